@@ -1,0 +1,1 @@
+"""The `flux` command line, with Flux's syntax and output."""

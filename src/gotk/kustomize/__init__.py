@@ -1,0 +1,1 @@
+"""gotk.kustomize."""

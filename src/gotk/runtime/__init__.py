@@ -1,0 +1,1 @@
+"""Domain-free controller machinery: watch cache, work queue, reconciler steps, conditions, events."""

@@ -1,0 +1,1 @@
+"""Test and local-mode support: the real local control plane supervisor and test servers."""
