@@ -1,0 +1,153 @@
+"""`flux controllers run`: run gotk's controllers in the foreground against the current kubeconfig or in-cluster.
+
+Each controller package exposes `register(manager, settings)`; this module only parses flags and starts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import signal
+from dataclasses import dataclass, field
+
+import click
+
+from gotk.cli.context import Globals
+from gotk.cli.kubeclient import load_config
+from gotk.cli.output import CommandError
+from gotk.kube.client import Client
+from gotk.runtime import durations
+from gotk.runtime import logging as gotk_logging
+from gotk.runtime.manager import Manager, ManagerOptions
+
+# controller name -> module with `register(manager, settings)`
+AVAILABLE: dict[str, str] = {
+    "source": "gotk.source.controller",
+    "kustomize": "gotk.kustomize.controller",
+    "helm": "gotk.helm.controller",
+    "notification": "gotk.notification.controller",
+    "image": "gotk.image.controller",
+}
+
+
+@dataclass
+class Settings:
+    """Flags that individual controllers read (storage, multi-tenancy, dependencies)."""
+
+    storage_path: str = "/data"
+    storage_addr: str = ":9090"
+    storage_adv_addr: str = ""
+    artifact_retention_records: int = 2
+    artifact_retention_ttl: float = 60.0
+    requeue_dependency: float = 30.0
+    no_cross_namespace_refs: bool = False
+    no_remote_bases: bool = False
+    default_service_account: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def installed_controllers() -> list[str]:
+    """Names of the controllers whose modules exist in this build."""
+    found = []
+    for name, module in AVAILABLE.items():
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        found.append(name)
+    return found
+
+
+@click.group()
+def controllers() -> None:
+    """Run gotk's controllers."""
+
+
+@controllers.command("run")
+@click.option("--controllers", "names", default="", help="Comma-separated controllers (default: all installed).")
+@click.option("--concurrent", default=4, show_default=True, help="Concurrent reconciles per kind.")
+@click.option("--kube-api-qps", default=50.0, show_default=True)
+@click.option("--kube-api-burst", default=300, show_default=True)
+@click.option("--watch-label-selector", default="", help="Only reconcile objects matching this label selector.")
+@click.option("--watch-all-namespaces/--no-watch-all-namespaces", default=True, show_default=True)
+@click.option("--enable-leader-election", is_flag=True, help="Hold a Lease per controller before reconciling.")
+@click.option("--leader-election-lease-duration", default="35s", show_default=True)
+@click.option("--leader-election-renew-deadline", default="30s", show_default=True)
+@click.option("--leader-election-retry-period", default="5s", show_default=True)
+@click.option("--runtime-namespace", envvar="RUNTIME_NAMESPACE", default="flux-system", show_default=True)
+@click.option("--health-addr", default=":9440", show_default=True)
+@click.option("--metrics-addr", default=":8080", show_default=True)
+@click.option("--events-addr", default="", help="Notification controller address for events.")
+@click.option("--min-retry-delay", default="750ms", show_default=True)
+@click.option("--max-retry-delay", default="15m", show_default=True)
+@click.option("--graceful-shutdown-timeout", default="600s", show_default=True)
+@click.option("--storage-path", default="/data", show_default=True)
+@click.option("--storage-addr", default=":9090", show_default=True)
+@click.option("--storage-adv-addr", default="", help="Advertised address of the artifact server.")
+@click.option("--artifact-retention-records", default=2, show_default=True)
+@click.option("--artifact-retention-ttl", default="60s", show_default=True)
+@click.option("--requeue-dependency", default="30s", show_default=True)
+@click.option("--no-cross-namespace-refs", is_flag=True)
+@click.option("--no-remote-bases", is_flag=True)
+@click.option("--default-service-account", default="")
+@click.option("--log-level", default="info", show_default=True)
+@click.option("--log-encoding", type=click.Choice(["json", "console"]), default="json", show_default=True)
+@click.pass_obj
+def run_cmd(g: Globals, /, **flags: object) -> None:
+    """Run the controllers in the foreground until SIGINT or SIGTERM."""
+    names = [n for n in str(flags["names"]).split(",") if n] or installed_controllers()
+    unknown = [n for n in names if n not in AVAILABLE]
+    if unknown:
+        raise CommandError(f"unknown controller(s) {', '.join(unknown)}; known: {', '.join(AVAILABLE)}")
+    missing = [n for n in names if n not in installed_controllers()]
+    if missing:
+        raise CommandError(f"controller(s) {', '.join(missing)} not available in this build")
+    try:
+        options = ManagerOptions(
+            namespace=str(flags["runtime_namespace"]),
+            leader_election=bool(flags["enable_leader_election"]),
+            lease_duration=durations.parse(str(flags["leader_election_lease_duration"])),
+            renew_deadline=durations.parse(str(flags["leader_election_renew_deadline"])),
+            retry_period=durations.parse(str(flags["leader_election_retry_period"])),
+            watch_label_selector=str(flags["watch_label_selector"]) or None,
+            watch_namespace=None if flags["watch_all_namespaces"] else str(flags["runtime_namespace"]),
+            concurrent=int(str(flags["concurrent"])),
+            min_retry_delay=durations.parse(str(flags["min_retry_delay"])),
+            max_retry_delay=durations.parse(str(flags["max_retry_delay"])),
+            health_addr=str(flags["health_addr"]) or None,
+            metrics_addr=str(flags["metrics_addr"]) or None,
+            events_addr=str(flags["events_addr"]) or None,
+            graceful_shutdown_timeout=durations.parse(str(flags["graceful_shutdown_timeout"])),
+        )
+        settings = Settings(
+            storage_path=str(flags["storage_path"]),
+            storage_addr=str(flags["storage_addr"]),
+            storage_adv_addr=str(flags["storage_adv_addr"]),
+            artifact_retention_records=int(str(flags["artifact_retention_records"])),
+            artifact_retention_ttl=durations.parse(str(flags["artifact_retention_ttl"])),
+            requeue_dependency=durations.parse(str(flags["requeue_dependency"])),
+            no_cross_namespace_refs=bool(flags["no_cross_namespace_refs"]),
+            no_remote_bases=bool(flags["no_remote_bases"]),
+            default_service_account=str(flags["default_service_account"]),
+        )
+    except ValueError as exc:
+        raise CommandError(f"invalid flag value: {exc}") from exc
+    gotk_logging.setup(str(flags["log_level"]), str(flags["log_encoding"]))
+    cfg = load_config(g)
+    qps, burst = float(str(flags["kube_api_qps"])), int(str(flags["kube_api_burst"]))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with Client(cfg, qps=qps, burst=burst, user_agent="gotk-controllers") as client:
+            manager = Manager(client, options)
+            for name in names:
+                module = importlib.import_module(AVAILABLE[name])
+                await module.register(manager, settings)
+            await manager.run(stop)
+
+    asyncio.run(main())

@@ -1,0 +1,172 @@
+"""The manager: runs a set of controllers in one process with shared client, metrics and health endpoints.
+
+Per controller name (e.g. `source-controller`) it holds a leader-election Lease, then starts that
+controller's informers and workers. On shutdown it stops taking work, lets in-flight reconciles finish
+(up to the graceful timeout) and releases its Leases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gotk.kube.client import Client
+from gotk.runtime.controller import Controller
+from gotk.runtime.events import EventRecorder
+from gotk.runtime.informer import Informer
+from gotk.runtime.leader import LeaderElector
+from gotk.runtime.metrics import Metrics
+from gotk.runtime.queue import WorkQueue
+from gotk.runtime.reconciler import Reconciler
+
+log = logging.getLogger("gotk.manager")
+
+
+@dataclass
+class ManagerOptions:
+    namespace: str = "flux-system"
+    leader_election: bool = False
+    lease_duration: float = 35.0
+    renew_deadline: float = 30.0
+    retry_period: float = 5.0
+    watch_label_selector: str | None = None
+    watch_namespace: str | None = None
+    concurrent: int = 4
+    min_retry_delay: float = 0.75
+    max_retry_delay: float = 900.0
+    health_addr: str | None = None
+    metrics_addr: str | None = None
+    events_addr: str | None = None
+    graceful_shutdown_timeout: float = 600.0
+
+
+class Manager:
+    """Owns every controller of the process."""
+
+    def __init__(self, client: Client, options: ManagerOptions | None = None) -> None:
+        self.client = client
+        self.options = options or ManagerOptions()
+        self.metrics = Metrics()
+        self.controllers: list[Controller] = []
+        self._by_name: dict[str, list[Controller]] = defaultdict(list)
+        self._electors: list[LeaderElector] = []
+        self._informer_tasks: list[asyncio.Task[None]] = []
+        self.ready = False
+        self.extra_servers: list[web.AppRunner] = []
+
+    def add(self, reconciler: Reconciler, *, concurrency: int | None = None) -> Controller:
+        opts = self.options
+        informer = Informer(
+            self.client,
+            reconciler.resource,
+            namespace=opts.watch_namespace,
+            label_selector=opts.watch_label_selector,
+        )
+        queue: WorkQueue[tuple[str, str]] = WorkQueue(
+            min_retry_delay=opts.min_retry_delay, max_retry_delay=opts.max_retry_delay
+        )
+        recorder = EventRecorder(self.client, reconciler.controller_name, events_addr=opts.events_addr)
+        controller = Controller(
+            reconciler,
+            self.client,
+            informer,
+            recorder=recorder,
+            metrics=self.metrics,
+            queue=queue,
+            concurrency=concurrency or opts.concurrent,
+        )
+        self.controllers.append(controller)
+        self._by_name[reconciler.controller_name].append(controller)
+        return controller
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set (or leadership is lost), then shut down gracefully."""
+        runners = await self._start_servers()
+        groups = [asyncio.create_task(self._run_group(name, ctrls, stop)) for name, ctrls in self._by_name.items()]
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down, waiting for in-flight reconciles")
+            for c in self.controllers:
+                c.shutdown()
+            done, pending = await asyncio.wait(groups, timeout=self.options.graceful_shutdown_timeout)
+            for task in pending:
+                task.cancel()
+            for task in self._informer_tasks:
+                task.cancel()
+            await asyncio.gather(*self._informer_tasks, *pending, return_exceptions=True)
+            for elector in self._electors:
+                await elector.release()
+            for runner in runners + self.extra_servers:
+                await runner.cleanup()
+            log.info("shutdown complete")
+
+    async def _run_group(self, name: str, controllers: list[Controller], stop: asyncio.Event) -> None:
+        opts = self.options
+        if opts.leader_election:
+            elector = LeaderElector(
+                self.client,
+                namespace=opts.namespace,
+                name=f"{name}-leader-election",
+                lease_duration=opts.lease_duration,
+                renew_deadline=opts.renew_deadline,
+                retry_period=opts.retry_period,
+            )
+            self._electors.append(elector)
+            acquire = asyncio.create_task(elector.acquire())
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not acquire.done():
+                acquire.cancel()
+                return
+            stopped.cancel()
+            self._informer_tasks.append(asyncio.create_task(elector.hold(stop.set)))
+        for c in controllers:
+            self._informer_tasks.append(asyncio.create_task(c.informer.run()))
+        await asyncio.gather(*(c.informer.wait_synced() for c in controllers))
+        self.ready = True
+        log.info("controllers started", extra={"controller": name, "kinds": [c.kind for c in controllers]})
+        await asyncio.gather(*(c.run() for c in controllers))
+
+    async def _start_servers(self) -> list[web.AppRunner]:
+        runners: list[web.AppRunner] = []
+        opts = self.options
+        if opts.health_addr:
+            app = web.Application()
+            app.router.add_get("/healthz", self._healthz)
+            app.router.add_get("/readyz", self._readyz)
+            runners.append(await _serve(app, opts.health_addr))
+        if opts.metrics_addr:
+            app = web.Application()
+            app.router.add_get("/metrics", self._metrics)
+            runners.append(await _serve(app, opts.metrics_addr))
+        return runners
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        if self.ready or (self.options.leader_election and not any(e.is_leader for e in self._electors)):
+            return web.Response(text="ok")
+        return web.Response(status=503, text="informers not synced")
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), content_type="text/plain")
+
+
+def split_addr(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return (host or "0.0.0.0", int(port))
+
+
+async def _serve(app: web.Application, addr: str) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, port = split_addr(addr)
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
