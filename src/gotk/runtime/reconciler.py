@@ -87,6 +87,6 @@ async def run_steps(req: Request, steps: Sequence[NamedStep]) -> Result:
         if result is None:
             continue
         combined = combined.merge(result)
-        if result.requeue_after is not None:
+        if result.requeue_after is not None or not result.success:
             break
     return combined

@@ -1,0 +1,36 @@
+"""Condition types and reasons of source.toolkit.fluxcd.io/v1 (Flux's source-controller condition_types.go)."""
+
+from typing import Final
+
+# Condition types
+ARTIFACT_IN_STORAGE: Final = "ArtifactInStorage"
+ARTIFACT_OUTDATED: Final = "ArtifactOutdated"
+SOURCE_VERIFIED: Final = "SourceVerified"
+FETCH_FAILED: Final = "FetchFailed"
+BUILD_FAILED: Final = "BuildFailed"
+STORAGE_OPERATION_FAILED: Final = "StorageOperationFailed"
+INCLUDE_UNAVAILABLE: Final = "IncludeUnavailable"
+
+# Reasons
+NEW_REVISION: Final = "NewRevision"
+URL_INVALID: Final = "URLInvalid"
+AUTHENTICATION_FAILED: Final = "AuthenticationFailed"
+VERIFICATION_ERROR: Final = "VerificationError"
+GIT_OPERATION_FAILED: Final = "GitOperationFailed"
+GIT_OPERATION_SUCCEEDED: Final = "GitOperationSucceeded"
+OCI_PULL_FAILED: Final = "OCIArtifactPullFailed"
+OCI_LAYER_OPERATION_FAILED: Final = "OCIArtifactLayerOperationFailed"
+INDEXATION_FAILED: Final = "IndexationFailed"
+BUCKET_OPERATION_FAILED: Final = "BucketOperationFailed"
+DIRECTORY_CREATION_FAILED: Final = "DirectoryCreationFailed"
+STAT_OPERATION_FAILED: Final = "StatOperationFailed"
+READ_OPERATION_FAILED: Final = "ReadOperationFailed"
+ACQUIRE_LOCK_FAILED: Final = "AcquireLockFailed"
+INVALID_PATH: Final = "InvalidPath"
+ARCHIVE_OPERATION_FAILED: Final = "ArchiveOperationFailed"
+SYMLINK_UPDATE_FAILED: Final = "SymlinkUpdateFailed"
+ARTIFACT_UP_TO_DATE: Final = "ArtifactUpToDate"
+CACHE_OPERATION_FAILED: Final = "CacheOperationFailed"
+PATCH_OPERATION_FAILED: Final = "PatchOperationFailed"
+INVALID_STS_CONFIGURATION: Final = "InvalidSTSConfiguration"
+INVALID_PROVIDER_CONFIGURATION: Final = "InvalidProviderConfiguration"
