@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import signal
-from dataclasses import dataclass, field
 
 import click
 
@@ -19,6 +18,7 @@ from gotk.kube.client import Client
 from gotk.runtime import durations
 from gotk.runtime import logging as gotk_logging
 from gotk.runtime.manager import Manager, ManagerOptions
+from gotk.runtime.settings import Settings
 
 # controller name -> module with `register(manager, settings)`
 AVAILABLE: dict[str, str] = {
@@ -28,22 +28,6 @@ AVAILABLE: dict[str, str] = {
     "notification": "gotk.notification.controller",
     "image": "gotk.image.controller",
 }
-
-
-@dataclass
-class Settings:
-    """Flags that individual controllers read (storage, multi-tenancy, dependencies)."""
-
-    storage_path: str = "/data"
-    storage_addr: str = ":9090"
-    storage_adv_addr: str = ""
-    artifact_retention_records: int = 2
-    artifact_retention_ttl: float = 60.0
-    requeue_dependency: float = 30.0
-    no_cross_namespace_refs: bool = False
-    no_remote_bases: bool = False
-    default_service_account: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def installed_controllers() -> list[str]:

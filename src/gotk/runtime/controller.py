@@ -158,6 +158,9 @@ class Controller:
             error = exc
         except ApiError as exc:
             error = results.GenericError(meta.FAILED, str(exc))
+        finally:
+            if req.cleanups:
+                await asyncio.to_thread(req.run_cleanups)
         results.finalize_status(obj, rec.condition_table, result=result, error=error)
         if error is not None and not conditions.is_false(obj, meta.READY):
             reason = getattr(error, "reason", meta.FAILED)

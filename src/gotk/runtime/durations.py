@@ -31,7 +31,7 @@ def format_seconds(seconds: float) -> str:
     """A short Go-like rendering: 90 -> `1m30s`, 0.5 -> `500ms`."""
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
-    whole = int(round(seconds))
+    whole = round(seconds)
     h, rest = divmod(whole, 3600)
     m, s = divmod(rest, 60)
     out = ""

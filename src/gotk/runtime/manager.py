@@ -93,7 +93,7 @@ class Manager:
             log.info("shutting down, waiting for in-flight reconciles")
             for c in self.controllers:
                 c.shutdown()
-            done, pending = await asyncio.wait(groups, timeout=self.options.graceful_shutdown_timeout)
+            _done, pending = await asyncio.wait(groups, timeout=self.options.graceful_shutdown_timeout)
             for task in pending:
                 task.cancel()
             for task in self._informer_tasks:

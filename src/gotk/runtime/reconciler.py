@@ -31,6 +31,19 @@ class Request:
     log: logging.LoggerAdapter[logging.Logger]
     reconcile_id: str
     scratch: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def defer(self, fn: Callable[[], None]) -> None:
+        """Run `fn` after the reconcile, whatever its outcome (temporary directories and the like)."""
+        self.cleanups.append(fn)
+
+    def run_cleanups(self) -> None:
+        while self.cleanups:
+            fn = self.cleanups.pop()
+            try:
+                fn()
+            except Exception:
+                self.log.exception("cleanup failed")
 
     @property
     def name(self) -> str:
