@@ -1,0 +1,42 @@
+"""The source controller: artifact storage, its HTTP server, and the source kinds' reconcilers.
+
+`register(manager, settings)` is what `flux controllers run --controllers source` calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gotk.runtime.manager import Manager
+from gotk.runtime.settings import Settings
+from gotk.source import server
+from gotk.source.bucket import BucketReconciler
+from gotk.source.gitrepository import GitRepositoryReconciler
+from gotk.source.storage import Storage
+
+
+def advertised_address(storage_addr: str, adv_addr: str, port: int) -> str:
+    """The host:port consumers use: --storage-adv-addr, else the bound address (localhost for a wildcard)."""
+    if adv_addr:
+        return adv_addr
+    host = storage_addr.rpartition(":")[0] or "localhost"
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "localhost"
+    return f"{host}:{port}"
+
+
+async def register(manager: Manager, settings: Settings) -> None:
+    """Start the artifact server and add the source reconcilers to `manager`."""
+    root = Path(settings.storage_path)
+    root.mkdir(parents=True, exist_ok=True)
+    runner = await server.start(root, settings.storage_addr)
+    manager.extra_servers.append(runner)
+    adv = advertised_address(settings.storage_addr, settings.storage_adv_addr, server.bound_port(runner))
+    storage = Storage(
+        root,
+        adv_addr=adv,
+        retention_records=settings.artifact_retention_records,
+        retention_ttl=settings.artifact_retention_ttl,
+    )
+    manager.add(GitRepositoryReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)
+    manager.add(BucketReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)

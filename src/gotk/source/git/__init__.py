@@ -1,0 +1,3 @@
+"""Git for the source controller: credentials from a Secret (`auth`), host-key and CA checks
+(`trust`), Flux ref resolution (`refs`), and blocking ls-remote/checkout over pygit2 (`fetcher`).
+"""

@@ -1,0 +1,284 @@
+"""The GitRepository reconciler: storage, source, include, artifact — Flux's steps, in that order.
+
+A no-change reconcile is one ref listing: when the remote revision equals the stored artifact's and the
+observed settings are unchanged, nothing is cloned. Git work runs in threads (libgit2 releases the GIL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from gotk.api import meta
+from gotk.api import source_conditions as sc
+from gotk.kube.resources import Resource
+from gotk.runtime import artifacts, conditions, durations
+from gotk.runtime.events import NORMAL
+from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.source import ignore
+from gotk.source.git import auth as gitauth
+from gotk.source.git import fetcher, refs
+from gotk.source.git.errors import GitError
+from gotk.source.secrets import SecretError, optional_secret
+from gotk.source.storage import Storage
+
+Obj = dict[str, Any]
+KIND = "GitRepository"
+STORAGE_KIND = "gitrepository"
+
+CONDITIONS = conditions.ConditionTable(
+    owned=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.INCLUDE_UNAVAILABLE,
+        sc.ARTIFACT_OUTDATED,
+        sc.ARTIFACT_IN_STORAGE,
+        sc.SOURCE_VERIFIED,
+        meta.READY,
+        meta.RECONCILING,
+        meta.STALLED,
+    ),
+    summarize=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.INCLUDE_UNAVAILABLE,
+        sc.ARTIFACT_OUTDATED,
+        sc.ARTIFACT_IN_STORAGE,
+        sc.SOURCE_VERIFIED,
+        meta.STALLED,
+        meta.RECONCILING,
+    ),
+    negative_polarity=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.INCLUDE_UNAVAILABLE,
+        sc.ARTIFACT_OUTDATED,
+        meta.STALLED,
+        meta.RECONCILING,
+    ),
+)
+
+GITREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", KIND)
+
+
+def stored_message(revision: str) -> str:
+    return f"stored artifact for revision '{revision}'"
+
+
+def observed_settings(spec: Obj) -> Obj:
+    """The status fields that record which settings produced the current artifact."""
+    return {
+        "observedIgnore": spec.get("ignore"),
+        "observedRecurseSubmodules": spec.get("recurseSubmodules") or None,
+        "observedInclude": spec.get("include") or None,
+        "observedSparseCheckout": spec.get("sparseCheckout") or None,
+    }
+
+
+def settings_changed(obj: Obj) -> bool:
+    status = obj.get("status") or {}
+    return any(status.get(k) != v for k, v in observed_settings(obj.get("spec") or {}).items())
+
+
+class GitRepositoryReconciler:
+    """Turns a GitRepository into a tar.gz artifact of one commit, served by the storage server."""
+
+    controller_name = "source-controller"
+    resource = GITREPOSITORIES
+    condition_table = CONDITIONS
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def steps(self) -> Sequence[NamedStep]:
+        return (
+            NamedStep("storage", self.reconcile_storage),
+            NamedStep("source", self.reconcile_source),
+            NamedStep("include", self.reconcile_include),
+            NamedStep("artifact", self.reconcile_artifact),
+        )
+
+    def interval(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("interval") or "1m"))
+
+    def retry_interval(self, obj: Obj) -> float | None:
+        return None
+
+    def timeout(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("timeout") or "60s"))
+
+    async def finalize(self, req: Request) -> Result | None:
+        await asyncio.to_thread(self.storage.remove_all, STORAGE_KIND, req.namespace, req.name)
+        return None
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    async def reconcile_storage(self, req: Request) -> Result | None:
+        """Drop a status.artifact whose file vanished, refresh its URL, and garbage-collect old files."""
+        artifact = req.status.get("artifact")
+        if artifact and not await asyncio.to_thread(self.storage.exists, artifact):
+            req.status.pop("artifact", None)
+            conditions.delete(req.obj, sc.ARTIFACT_IN_STORAGE)
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING, "building artifact: disappeared from storage")
+            return None
+        if artifact:
+            artifact["url"] = self.storage.url_for(artifact["path"])
+            conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
+        return None
+
+    async def reconcile_source(self, req: Request) -> Result | None:
+        """Resolve the ref with one listing; clone only when the revision or the settings changed."""
+        spec = req.spec
+        url = str(spec.get("url") or "")
+        try:
+            data = await optional_secret(req.client, req.namespace, spec.get("secretRef"), "spec.secretRef")
+            auth = gitauth.from_secret(url, data)
+        except gitauth.InvalidURLError as exc:
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.URL_INVALID, str(exc))
+            raise StallingError(sc.URL_INVALID, str(exc)) from None
+        except (SecretError, GitError) as exc:
+            message = f"failed to configure authentication options: {exc}"
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
+            raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
+        ref = refs.RefSpec.from_spec(spec.get("ref"))
+        timeout = self.timeout(req.obj)
+        artifact = req.status.get("artifact")
+        if artifact and not settings_changed(req.obj):
+            # with an artifact in storage, one ref listing decides whether anything changed
+            try:
+                resolution = await asyncio.to_thread(fetcher.resolve_remote, url, auth, ref, timeout=timeout)
+            except GitError as exc:
+                self._fetch_failed(req, exc)
+            if artifact.get("revision") == resolution.revision:
+                conditions.delete(req.obj, sc.FETCH_FAILED)
+                req.scratch["unchanged"] = True
+                return None
+        workdir = Path(tempfile.mkdtemp(prefix="gitrepository-"))
+        req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        checkout_dir = workdir / "repo"
+        try:
+            commit = await asyncio.to_thread(
+                fetcher.checkout,
+                url,
+                auth,
+                ref,
+                checkout_dir,
+                depth=1,
+                recurse_submodules=bool(spec.get("recurseSubmodules")),
+                sparse_checkout=spec.get("sparseCheckout") or None,
+                timeout=timeout,
+            )
+        except GitError as exc:
+            self._fetch_failed(req, exc)
+        conditions.delete(req.obj, sc.FETCH_FAILED)
+        req.scratch["dir"] = checkout_dir
+        req.scratch["commit"] = commit
+        if not artifact or artifact.get("revision") != commit.revision:
+            message = f"new upstream revision '{commit.revision}'"
+            conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, sc.NEW_REVISION, message)
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING, f"building artifact: {message}")
+        return None
+
+    def _fetch_failed(self, req: Request, exc: GitError) -> NoReturn:
+        # as Flux: every clone or listing failure, a rejected credential included, is GitOperationFailed
+        conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.GIT_OPERATION_FAILED, str(exc))
+        raise GenericError(sc.GIT_OPERATION_FAILED, str(exc)) from None
+
+    async def reconcile_include(self, req: Request) -> Result | None:
+        """Copy each included GitRepository's artifact into `toPath` of the checkout."""
+        includes = req.spec.get("include") or []
+        if not includes or req.scratch.get("unchanged"):
+            conditions.delete(req.obj, sc.INCLUDE_UNAVAILABLE)
+            return None
+        root: Path = req.scratch["dir"]
+        included: list[Obj] = []
+        for inc in includes:
+            name = (inc.get("repository") or {}).get("name", "")
+            other = await req.client.get_or_none(GITREPOSITORIES, name, req.namespace)
+            art = (other or {}).get("status", {}).get("artifact")
+            if not other or not art:
+                message = f"could not get resource for include '{name}': artifact not available"
+                conditions.mark_true(req.obj, sc.INCLUDE_UNAVAILABLE, "NotFound", message)
+                raise GenericError("NotFound", message)
+            to_path = str(inc.get("toPath") or name)
+            target = (root / to_path).resolve()
+            if not target.is_relative_to(root.resolve()):
+                message = f"include '{name}': toPath '{to_path}' escapes the repository root"
+                conditions.mark_true(req.obj, sc.INCLUDE_UNAVAILABLE, sc.INVALID_PATH, message)
+                raise StallingError(sc.INVALID_PATH, message)
+            staging = root.parent / f"include-{name}"
+            try:
+                await artifacts.fetch(art["url"], art["digest"], staging)
+            except artifacts.ArtifactError as exc:
+                message = f"failed to fetch include '{name}': {exc}"
+                conditions.mark_true(req.obj, sc.INCLUDE_UNAVAILABLE, sc.STORAGE_OPERATION_FAILED, message)
+                raise GenericError(sc.STORAGE_OPERATION_FAILED, message) from None
+            from_path = str(inc.get("fromPath") or "")
+            await asyncio.to_thread(_copy_tree, staging / from_path, target)
+            included.append(dict(art))
+        req.status["includedArtifacts"] = included
+        conditions.delete(req.obj, sc.INCLUDE_UNAVAILABLE)
+        return None
+
+    async def reconcile_artifact(self, req: Request) -> Result | None:
+        """Archive the checkout (minus ignored files) as `<sha>.tar.gz` and record it in the status."""
+        if req.scratch.get("unchanged"):
+            artifact = req.status["artifact"]
+            conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
+            await self._gc(req, artifact["path"])
+            return None
+        root: Path = req.scratch["dir"]
+        commit: fetcher.CommitInfo = req.scratch["commit"]
+        spec = req.spec
+        try:
+            matcher = await asyncio.to_thread(ignore.build_matcher, root, spec.get("ignore"))
+            artifact = await asyncio.to_thread(
+                self.storage.archive_dir,
+                root,
+                STORAGE_KIND,
+                req.namespace,
+                req.name,
+                f"{commit.sha}.tar.gz",
+                exclude=matcher,
+                revision=commit.revision,
+            )
+        except OSError as exc:
+            message = f"failed to archive artifact: {exc}"
+            conditions.mark_true(req.obj, sc.STORAGE_OPERATION_FAILED, sc.ARCHIVE_OPERATION_FAILED, message)
+            raise GenericError(sc.ARCHIVE_OPERATION_FAILED, message) from None
+        previous = (req.status.get("artifact") or {}).get("revision")
+        req.status["artifact"] = dict(artifact)
+        for key, value in observed_settings(spec).items():
+            if value is None:
+                req.status.pop(key, None)
+            else:
+                req.status[key] = value
+        conditions.delete(req.obj, sc.STORAGE_OPERATION_FAILED)
+        conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
+        conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(commit.revision))
+        if previous != commit.revision:
+            await req.recorder.emit(
+                req.obj,
+                NORMAL,
+                "NewArtifact",
+                f"stored artifact for commit '{commit.short_message}'",
+                metadata={"source.toolkit.fluxcd.io/revision": commit.revision},
+            )
+        await self._gc(req, artifact["path"])
+        return None
+
+    async def _gc(self, req: Request, current: str) -> None:
+        try:
+            await asyncio.to_thread(self.storage.garbage_collect, STORAGE_KIND, req.namespace, req.name, current)
+        except OSError as exc:
+            req.log.warning("garbage collection of old artifacts failed: %s", exc)
+
+
+def _copy_tree(src: Path, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=False)
