@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the local control plane (kube-apiserver, kube-controller-manager,
-# kube-scheduler, etcd, kwok) from the Go wrapper modules under tools/ into
-# ~/.cache/gotk/bin. Skips the build when the stamp matches the pinned versions.
+# kube-scheduler, etcd, kwok) and the MinIO test server from the Go wrapper
+# modules under tools/ into ~/.cache/gotk/bin. Each part has its own stamp
+# (.stamp, .stamp-minio) and is skipped when it matches the pinned versions.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,19 +10,30 @@ cache=${GOTK_CACHE:-$HOME/.cache/gotk}
 bin=$cache/bin
 k8s_version=v1.36.3
 k8s_minor=36
-stamp_want="k8s=$k8s_version etcd=$(grep -oE 'server/v3 v[0-9.]+' "$root/tools/etcd/go.mod" | cut -d' ' -f2) kwok=$(grep -oE 'kwok v[0-9.]+' "$root/tools/kwok/go.mod" | cut -d' ' -f2) sum=$(cat "$root"/tools/*/go.sum | sha256sum | cut -c1-16)"
+stamp_want="k8s=$k8s_version etcd=$(grep -oE 'server/v3 v[0-9.]+' "$root/tools/etcd/go.mod" | cut -d' ' -f2) kwok=$(grep -oE 'kwok v[0-9.]+' "$root/tools/kwok/go.mod" | cut -d' ' -f2) sum=$(cat "$root"/tools/{etcd,k8s,kwok}/go.sum | sha256sum | cut -c1-16)"
+minio_stamp_want="minio=$(grep -oE 'minio/minio v[^ ]+' "$root/tools/minio/go.mod" | cut -d' ' -f2) sum=$(sha256sum < "$root/tools/minio/go.sum" | cut -c1-16)"
+
+# up_to_date STAMPFILE WANT FILE...: the stamp matches and every file exists.
+up_to_date() {
+  local stamp=$1 want=$2
+  shift 2
+  [[ -f $stamp && "$(cat "$stamp")" == "$want" ]] || return 1
+  for b in "$@"; do
+    [[ -e $bin/$b ]] || return 1
+  done
+}
 
 mkdir -p "$bin"
-if [[ -f $bin/.stamp && "$(cat "$bin/.stamp")" == "$stamp_want" ]]; then
-  all=1
-  for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwok-stages.yaml; do
-    [[ -e $bin/$b ]] || all=0
-  done
-  if [[ $all == 1 ]]; then
-    echo "control plane: up to date in $bin ($stamp_want)"
-    exit 0
-  fi
+need_cp=1 need_minio=1
+if up_to_date "$bin/.stamp" "$stamp_want" kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwok-stages.yaml; then
+  echo "control plane: up to date in $bin ($stamp_want)"
+  need_cp=0
 fi
+if up_to_date "$bin/.stamp-minio" "$minio_stamp_want" minio; then
+  echo "minio: up to date in $bin ($minio_stamp_want)"
+  need_minio=0
+fi
+[[ $need_cp == 1 || $need_minio == 1 ]] || exit 0
 
 export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
 export GOFLAGS=-mod=mod
@@ -29,6 +41,13 @@ export GOCACHE=${GOCACHE:-$cache/go-build}
 export GOMODCACHE=${GOMODCACHE:-$cache/go-mod}
 start=$(date +%s)
 step() { echo "control plane: $* ($(( $(date +%s) - start ))s)"; }
+
+if [[ $need_minio == 1 ]]; then
+  step "building minio (test S3 server, about 2 min)"
+  (cd "$root/tools/minio" && go build -trimpath -ldflags="-s -w" -o "$bin/minio" github.com/minio/minio)
+  echo "$minio_stamp_want" > "$bin/.stamp-minio"
+fi
+[[ $need_cp == 1 ]] || { step "done: $(ls "$bin" | tr '\n' ' ')"; exit 0; }
 
 step "building etcd"
 (cd "$root/tools/etcd" && go build -trimpath -ldflags="-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3)

@@ -1,0 +1,262 @@
+"""The Bucket reconciler: storage, source, artifact — Flux's steps, in that order.
+
+A no-change reconcile is one bucket listing: when the index revision equals the stored artifact's
+and `spec.ignore` is unchanged, nothing is downloaded. Providers `generic` and `aws` speak S3
+through `gotk.source.objectstore.s3` (blocking, run in threads); `gcp` and `azure` stall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final, NoReturn
+
+from gotk.api import meta
+from gotk.api import source_conditions as sc
+from gotk.kube.resources import Resource
+from gotk.runtime import conditions, durations
+from gotk.runtime.events import NORMAL
+from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.source.objectstore import index as objindex
+from gotk.source.objectstore import s3
+from gotk.source.secrets import SecretError, optional_secret
+from gotk.source.storage import Storage
+
+Obj = dict[str, Any]
+KIND = "Bucket"
+STORAGE_KIND = "bucket"
+S3_PROVIDERS: Final = ("generic", "aws")
+UNSUPPORTED_PROVIDERS: Final = ("gcp", "azure")
+ACCESS_KEY, SECRET_KEY = "accesskey", "secretkey"
+
+CONDITIONS = conditions.ConditionTable(
+    owned=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.ARTIFACT_OUTDATED,
+        sc.ARTIFACT_IN_STORAGE,
+        meta.READY,
+        meta.RECONCILING,
+        meta.STALLED,
+    ),
+    summarize=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.ARTIFACT_OUTDATED,
+        sc.ARTIFACT_IN_STORAGE,
+        meta.STALLED,
+        meta.RECONCILING,
+    ),
+    negative_polarity=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.ARTIFACT_OUTDATED,
+        meta.STALLED,
+        meta.RECONCILING,
+    ),
+)
+
+BUCKETS = Resource("source.toolkit.fluxcd.io", "v1", "buckets", KIND)
+
+
+def stored_message(revision: str) -> str:
+    return f"stored artifact for revision '{revision}'"
+
+
+def settings_changed(obj: Obj) -> bool:
+    """Whether `spec.ignore` differs from the one that produced the current artifact."""
+    return (obj.get("status") or {}).get("observedIgnore") != (obj.get("spec") or {}).get("ignore")
+
+
+class BucketReconciler:
+    """Turns a Bucket into a tar.gz artifact of its (filtered) objects, served by the storage server."""
+
+    controller_name = "source-controller"
+    resource = BUCKETS
+    condition_table = CONDITIONS
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def steps(self) -> Sequence[NamedStep]:
+        return (
+            NamedStep("storage", self.reconcile_storage),
+            NamedStep("source", self.reconcile_source),
+            NamedStep("artifact", self.reconcile_artifact),
+        )
+
+    def interval(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("interval") or "1m"))
+
+    def retry_interval(self, obj: Obj) -> float | None:
+        return None
+
+    def timeout(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("timeout") or "60s"))
+
+    async def finalize(self, req: Request) -> Result | None:
+        await asyncio.to_thread(self.storage.remove_all, STORAGE_KIND, req.namespace, req.name)
+        return None
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    async def reconcile_storage(self, req: Request) -> Result | None:
+        """Drop a status.artifact whose file vanished, refresh its URL, and garbage-collect old files."""
+        artifact = req.status.get("artifact")
+        if artifact and not await asyncio.to_thread(self.storage.exists, artifact):
+            req.status.pop("artifact", None)
+            conditions.delete(req.obj, sc.ARTIFACT_IN_STORAGE)
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING, "building artifact: disappeared from storage")
+            return None
+        if artifact:
+            artifact["url"] = self.storage.url_for(artifact["path"])
+            conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
+        return None
+
+    async def reconcile_source(self, req: Request) -> Result | None:
+        """List the bucket into an index; download the objects only when its revision or the settings changed."""
+        spec = req.spec
+        cfg = await self._s3_config(req)
+        try:
+            index = await asyncio.to_thread(
+                s3.fetch_index, cfg, prefix=spec.get("prefix") or None, spec_ignore=spec.get("ignore")
+            )
+        except s3.BucketError as exc:
+            self._fetch_failed(req, exc)
+        artifact = req.status.get("artifact")
+        if artifact and objindex.revision_matches(index, artifact.get("revision")) and not settings_changed(req.obj):
+            conditions.delete(req.obj, sc.FETCH_FAILED)
+            req.scratch["unchanged"] = True
+            return None
+        workdir = Path(tempfile.mkdtemp(prefix=f"bucket-{req.namespace}-{req.name}-"))
+        req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        objects_dir = workdir / "objects"
+        objects_dir.mkdir()
+        try:
+            index = await asyncio.to_thread(s3.download, cfg, index, objects_dir)
+        except s3.BucketError as exc:
+            self._fetch_failed(req, exc)
+        revision = objindex.revision(index, self.storage.digest_algo)
+        conditions.delete(req.obj, sc.FETCH_FAILED)
+        req.scratch.update(dir=objects_dir, index=index, revision=revision)
+        if not artifact or artifact.get("revision") != revision:
+            message = f"new upstream revision '{revision}'"
+            if artifact:
+                conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, sc.NEW_REVISION, message)
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING, f"building artifact: {message}")
+        return None
+
+    async def _s3_config(self, req: Request) -> s3.S3Config:
+        """Validate provider, endpoint and the referenced Secrets into an S3Config."""
+        spec = req.spec
+        provider = str(spec.get("provider") or "generic")
+        if provider not in S3_PROVIDERS:
+            verdict = "is not supported yet" if provider in UNSUPPORTED_PROVIDERS else "is unknown"
+            self._stall(req, sc.INVALID_PROVIDER_CONFIGURATION, f"provider '{provider}' {verdict}")
+        if spec.get("sts"):
+            self._stall(req, sc.INVALID_STS_CONFIGURATION, "spec.sts is not supported yet")
+        for unsupported in ("proxySecretRef", "serviceAccountName"):
+            if spec.get(unsupported):
+                self._stall(req, sc.INVALID_PROVIDER_CONFIGURATION, f"spec.{unsupported} is not supported yet")
+        endpoint = str(spec.get("endpoint") or "")
+        try:
+            s3.check_endpoint(endpoint)
+        except ValueError as exc:
+            self._stall(req, sc.URL_INVALID, str(exc))
+        try:
+            creds = await optional_secret(req.client, req.namespace, spec.get("secretRef"), "spec.secretRef")
+            cert_data = await optional_secret(
+                req.client, req.namespace, spec.get("certSecretRef"), "spec.certSecretRef"
+            )
+            tls = s3.tls_context(cert_data) if cert_data is not None else None
+        except (SecretError, ValueError) as exc:
+            self._auth_failed(req, str(exc))
+        if creds is not None and (ACCESS_KEY not in creds or SECRET_KEY not in creds):
+            name = (spec.get("secretRef") or {}).get("name", "")
+            self._auth_failed(req, f"invalid '{name}' secret data: required fields '{ACCESS_KEY}' and '{SECRET_KEY}'")
+        access = (creds or {}).get(ACCESS_KEY, b"").decode(errors="replace")
+        secret = (creds or {}).get(SECRET_KEY, b"").decode(errors="replace")
+        if not (access and secret):
+            access = secret = ""
+        return s3.S3Config(
+            endpoint=endpoint,
+            bucket=str(spec.get("bucketName") or ""),
+            region=spec.get("region") or None,
+            secure=not spec.get("insecure"),
+            access_key=access,
+            secret_key=secret,
+            iam=provider == "aws" and creds is None,
+            tls=tls,
+            timeout=self.timeout(req.obj),
+        )
+
+    def _stall(self, req: Request, reason: str, message: str) -> NoReturn:
+        conditions.mark_true(req.obj, sc.FETCH_FAILED, reason, message)
+        raise StallingError(reason, message)
+
+    def _auth_failed(self, req: Request, message: str) -> NoReturn:
+        conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
+        raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
+
+    def _fetch_failed(self, req: Request, exc: s3.BucketError) -> NoReturn:
+        # as Flux: a rejected credential is a bucket operation failure; AuthenticationFailed is for bad Secrets
+        conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.BUCKET_OPERATION_FAILED, str(exc))
+        raise GenericError(sc.BUCKET_OPERATION_FAILED, str(exc)) from None
+
+    async def reconcile_artifact(self, req: Request) -> Result | None:
+        """Archive the downloaded objects as `<hex>.tar.gz` and record the artifact in the status."""
+        if req.scratch.get("unchanged"):
+            artifact = req.status["artifact"]
+            conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
+            conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
+            await self._gc(req, artifact["path"])
+            return None
+        objects_dir: Path = req.scratch["dir"]
+        revision: str = req.scratch["revision"]
+        try:
+            artifact = await asyncio.to_thread(
+                self.storage.archive_dir,
+                objects_dir,
+                STORAGE_KIND,
+                req.namespace,
+                req.name,
+                f"{revision.partition(':')[2]}.tar.gz",
+                revision=revision,
+            )
+        except OSError as exc:
+            message = f"unable to archive artifact to storage: {exc}"
+            conditions.mark_true(req.obj, sc.STORAGE_OPERATION_FAILED, sc.ARCHIVE_OPERATION_FAILED, message)
+            raise GenericError(sc.ARCHIVE_OPERATION_FAILED, message) from None
+        previous_digest = (req.status.get("artifact") or {}).get("digest")
+        req.status["artifact"] = dict(artifact)
+        if req.spec.get("ignore") is None:
+            req.status.pop("observedIgnore", None)
+        else:
+            req.status["observedIgnore"] = req.spec["ignore"]
+        conditions.delete(req.obj, sc.STORAGE_OPERATION_FAILED)
+        conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
+        conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
+        if previous_digest != artifact["digest"]:
+            count, bucket = len(req.scratch["index"]), req.spec.get("bucketName", "")
+            await req.recorder.emit(
+                req.obj,
+                NORMAL,
+                "NewArtifact",
+                f"stored artifact with {count} fetched files from '{bucket}' bucket",
+                metadata={
+                    "source.toolkit.fluxcd.io/revision": revision,
+                    "source.toolkit.fluxcd.io/digest": artifact["digest"],
+                },
+            )
+        await self._gc(req, artifact["path"])
+        return None
+
+    async def _gc(self, req: Request, current: str) -> None:
+        try:
+            await asyncio.to_thread(self.storage.garbage_collect, STORAGE_KIND, req.namespace, req.name, current)
+        except OSError as exc:
+            req.log.warning("garbage collection of old artifacts failed: %s", exc)
