@@ -1,1 +1,1 @@
-"""gotk.kustomize."""
+"""The kustomize controller: Kustomization build, substitute, decrypt, staged apply, prune and health."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -57,6 +58,12 @@ class Manager:
         self._informer_tasks: list[asyncio.Task[None]] = []
         self.ready = False
         self.extra_servers: list[web.AppRunner] = []
+        self._extra_informers: dict[str, list[Informer]] = defaultdict(list)
+        self.cleanups: list[Callable[[], Awaitable[None]]] = []
+
+    def add_informer(self, controller_name: str, informer: Informer) -> None:
+        """Run `informer` with the named controller (after its leader election), e.g. to watch sources."""
+        self._extra_informers[controller_name].append(informer)
 
     def add(self, reconciler: Reconciler, *, concurrency: int | None = None) -> Controller:
         opts = self.options
@@ -103,6 +110,8 @@ class Manager:
                 await elector.release()
             for runner in runners + self.extra_servers:
                 await runner.cleanup()
+            for cleanup in self.cleanups:
+                await cleanup()
             log.info("shutdown complete")
 
     async def _run_group(self, name: str, controllers: list[Controller], stop: asyncio.Event) -> None:
@@ -125,9 +134,10 @@ class Manager:
                 return
             stopped.cancel()
             self._informer_tasks.append(asyncio.create_task(elector.hold(stop.set)))
-        for c in controllers:
-            self._informer_tasks.append(asyncio.create_task(c.informer.run()))
-        await asyncio.gather(*(c.informer.wait_synced() for c in controllers))
+        informers = [c.informer for c in controllers] + self._extra_informers.get(name, [])
+        for informer in informers:
+            self._informer_tasks.append(asyncio.create_task(informer.run()))
+        await asyncio.gather(*(i.wait_synced() for i in informers))
         self.ready = True
         log.info("controllers started", extra={"controller": name, "kinds": [c.kind for c in controllers]})
         await asyncio.gather(*(c.run() for c in controllers))

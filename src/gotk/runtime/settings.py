@@ -19,4 +19,6 @@ class Settings:
     no_remote_bases: bool = False
     default_service_account: str = ""
     concurrent_source: int = 0
+    concurrent_ssa: int = 8
+    watch_configs_label_selector: str = "reconcile.fluxcd.io/watch=Enabled"
     extra: dict[str, str] = field(default_factory=dict)
