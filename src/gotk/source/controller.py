@@ -12,6 +12,7 @@ from gotk.runtime.settings import Settings
 from gotk.source import server
 from gotk.source.bucket import BucketReconciler
 from gotk.source.gitrepository import GitRepositoryReconciler
+from gotk.source.ocirepository import OCIRepositoryReconciler
 from gotk.source.storage import Storage
 
 
@@ -39,4 +40,5 @@ async def register(manager: Manager, settings: Settings) -> None:
         retention_ttl=settings.artifact_retention_ttl,
     )
     manager.add(GitRepositoryReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)
+    manager.add(OCIRepositoryReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)
     manager.add(BucketReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)

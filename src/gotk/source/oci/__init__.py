@@ -1,0 +1,6 @@
+"""OCI artifacts for the source controller and the `flux push|pull|list|tag artifact` commands.
+
+`refs` and `auth` are pure (references, tag selection, registry credentials); `client` speaks the
+registry v2 HTTP API and blocks, so async callers run it through `asyncio.to_thread`; `artifacts`
+builds, pushes and pulls Flux-style artifacts on top of it; `cosign` verifies key-based signatures.
+"""

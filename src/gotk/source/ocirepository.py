@@ -1,0 +1,356 @@
+"""The OCIRepository reconciler: storage, source, artifact — Flux's steps, in that order.
+
+A no-change reconcile is one manifest HEAD (plus a tag listing for semver refs): when the remote
+revision equals the stored artifact's and `ignore`/`layerSelector` are unchanged, no layer is
+downloaded. Registry I/O is blocking and runs in threads (`gotk.source.oci.client`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from gotk.api import meta
+from gotk.api import source_conditions as sc
+from gotk.kube.resources import Resource
+from gotk.runtime import artifacts, conditions, durations
+from gotk.runtime.events import NORMAL
+from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.source import ignore, ociremote
+from gotk.source.oci import cosign, refs, spec
+from gotk.source.oci.client import RegistryClient
+from gotk.source.oci.model import Descriptor, Manifest, RegistryError
+from gotk.source.secrets import SecretError, secret_data
+from gotk.source.storage import ArtifactDict, Storage, artifact_dir
+
+Obj = dict[str, Any]
+KIND = "OCIRepository"
+STORAGE_KIND = "ocirepository"
+LATEST = "latest.tar.gz"
+
+CONDITIONS = conditions.ConditionTable(
+    owned=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.ARTIFACT_OUTDATED,
+        sc.ARTIFACT_IN_STORAGE,
+        sc.SOURCE_VERIFIED,
+        meta.READY,
+        meta.RECONCILING,
+        meta.STALLED,
+    ),
+    summarize=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.ARTIFACT_OUTDATED,
+        sc.ARTIFACT_IN_STORAGE,
+        sc.SOURCE_VERIFIED,
+        meta.STALLED,
+        meta.RECONCILING,
+    ),
+    negative_polarity=(
+        sc.STORAGE_OPERATION_FAILED,
+        sc.FETCH_FAILED,
+        sc.ARTIFACT_OUTDATED,
+        meta.STALLED,
+        meta.RECONCILING,
+    ),
+)
+
+OCIREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", KIND)
+
+
+def stored_message(revision: str) -> str:
+    return f"stored artifact for digest '{revision}'"
+
+
+def observed_settings(spec_: Obj) -> Obj:
+    """The status fields recording which settings produced the current artifact."""
+    return {"observedIgnore": spec_.get("ignore"), "observedLayerSelector": spec_.get("layerSelector")}
+
+
+def settings_changed(obj: Obj) -> bool:
+    status = obj.get("status") or {}
+    return any(status.get(k) != v for k, v in observed_settings(obj.get("spec") or {}).items())
+
+
+def layer_operation(spec_: Obj) -> str:
+    return str((spec_.get("layerSelector") or {}).get("operation") or "extract")
+
+
+def select_layer(manifest: Manifest, media_type: str) -> Descriptor:
+    """The first layer, or the first with `media_type` (Flux's selectLayer); ValueError otherwise."""
+    layers = manifest.layers
+    if not layers:
+        raise ValueError("no layers found in artifact")
+    if not media_type:
+        return layers[0]
+    for layer in layers:
+        if layer.media_type == media_type:
+            return layer
+    raise ValueError(f"failed to find layer with media type '{media_type}' in artifact")
+
+
+def _fail(req: Request, reason: str, message: str, *, condition: str = sc.FETCH_FAILED) -> NoReturn:
+    conditions.mark_true(req.obj, condition, reason, message)
+    raise GenericError(reason, message)
+
+
+class OCIRepositoryReconciler:
+    """Turns an OCIRepository into a tar.gz artifact of one OCI artifact layer."""
+
+    controller_name = "source-controller"
+    resource = OCIREPOSITORIES
+    condition_table = CONDITIONS
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def steps(self) -> Sequence[NamedStep]:
+        return (
+            NamedStep("storage", self.reconcile_storage),
+            NamedStep("source", self.reconcile_source),
+            NamedStep("artifact", self.reconcile_artifact),
+        )
+
+    def interval(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("interval") or "1m"))
+
+    def retry_interval(self, obj: Obj) -> float | None:
+        return None
+
+    def timeout(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("timeout") or "60s"))
+
+    async def finalize(self, req: Request) -> Result | None:
+        await asyncio.to_thread(self.storage.remove_all, STORAGE_KIND, req.namespace, req.name)
+        return None
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    async def reconcile_storage(self, req: Request) -> Result | None:
+        """Drop a status.artifact whose file vanished, refresh the URLs, and note a missing artifact."""
+        artifact: Obj | None = req.status.get("artifact")
+        missing = artifact is not None and not await asyncio.to_thread(self.storage.exists, artifact)
+        if missing:
+            req.status.pop("artifact", None)
+            req.status.pop("url", None)
+        if not artifact or missing:
+            conditions.delete(req.obj, sc.ARTIFACT_IN_STORAGE)
+            message = "building artifact: disappeared from storage" if missing else "building artifact"
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING, message)
+            return None
+        artifact["url"] = self.storage.url_for(artifact["path"])
+        if req.status.get("url"):
+            req.status["url"] = self.storage.url_for(f"{artifact_dir(STORAGE_KIND, req.namespace, req.name)}/{LATEST}")
+        conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
+        return None
+
+    async def reconcile_source(self, req: Request) -> Result | None:
+        """Resolve the ref to a digest; pull and unpack the layer only when something changed."""
+        spec_ = req.spec
+        url = str(spec_.get("url") or "")
+        if conditions.is_false(req.obj, sc.SOURCE_VERIFIED):
+            conditions.delete(req.obj, sc.SOURCE_VERIFIED)
+        try:
+            repo = refs.parse_repository_url(url)
+        except refs.ReferenceError as exc:
+            message = f"URL validation failed for '{url}': {exc}"
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.URL_INVALID, message)
+            raise StallingError(sc.URL_INVALID, message) from None
+        try:
+            client = await ociremote.registry_client(
+                req.client, req.namespace, spec_, repo.registry, timeout=self.timeout(req.obj)
+            )
+        except ociremote.UnsupportedProviderError as exc:
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, str(exc))
+            raise StallingError(sc.AUTHENTICATION_FAILED, str(exc)) from None
+        except ociremote.RemoteConfigError as exc:
+            _fail(req, sc.AUTHENTICATION_FAILED, str(exc))
+
+        list_tags = functools.partial(client.list_tags, repo.repository)
+        try:
+            media_type = str((spec_.get("layerSelector") or {}).get("mediaType") or "")
+            ref = await asyncio.to_thread(
+                refs.select_reference, repo, spec_.get("ref"), list_tags, media_type=media_type
+            )
+        except (refs.ReferenceError, RegistryError) as exc:
+            reason = sc.READ_OPERATION_FAILED  # as Flux, a rejected credential included
+            _fail(req, reason, f"failed to determine the artifact tag for '{url}': {exc}")
+        try:
+            digest = ref.digest or await asyncio.to_thread(client.resolve, repo.repository, ref.tag)
+        except RegistryError as exc:
+            reason = sc.OCI_PULL_FAILED  # as Flux, a rejected credential included
+            _fail(req, reason, f"failed to determine artifact digest: {exc}")
+        revision = digest if ref.digest else f"{ref.tag}@{digest}"
+        artifact: Obj | None = req.status.get("artifact")
+        has_revision = artifact is not None and artifact.get("revision") == revision
+        if not has_revision:
+            message = f"new revision '{revision}' for '{ref}'"
+            if artifact:
+                conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, sc.NEW_REVISION, message)
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING, f"building artifact: {message}")
+
+        verify = spec_.get("verify")
+        if not verify:
+            conditions.delete(req.obj, sc.SOURCE_VERIFIED)
+        elif not has_revision or (conditions.get(req.obj, sc.SOURCE_VERIFIED) or {}).get(
+            "observedGeneration"
+        ) != req.obj["metadata"].get("generation"):
+            await self._verify(req, client, repo, digest, revision, verify)
+
+        req.scratch["revision"] = revision
+        if has_revision and not settings_changed(req.obj):
+            conditions.delete(req.obj, sc.FETCH_FAILED)
+            req.scratch["unchanged"] = True
+            return None
+        await self._pull(req, client, repo, digest, url)
+        conditions.delete(req.obj, sc.FETCH_FAILED)
+        return None
+
+    async def _pull(self, req: Request, client: RegistryClient, repo: refs.Reference, digest: str, url: str) -> None:
+        """Fetch the manifest and the selected layer; extract it, or keep it for `copy`."""
+        try:
+            manifest = await asyncio.to_thread(client.get_manifest, repo.repository, digest)
+        except RegistryError as exc:
+            reason = sc.OCI_PULL_FAILED  # as Flux, a rejected credential included
+            _fail(req, reason, f"failed to pull artifact from '{url}': {exc}")
+        if manifest.is_index:
+            _fail(req, sc.OCI_LAYER_OPERATION_FAILED, "failed to parse artifact manifest: got an image index")
+        selector = req.spec.get("layerSelector") or {}
+        try:
+            layer = select_layer(manifest, str(selector.get("mediaType") or ""))
+        except ValueError as exc:
+            _fail(req, sc.OCI_LAYER_OPERATION_FAILED, str(exc))
+        operation = layer_operation(req.spec)
+        if operation not in ("extract", "copy"):
+            _fail(req, sc.OCI_LAYER_OPERATION_FAILED, f"unsupported layer operation: {operation}")
+        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ocirepository-"))
+        req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        blob = workdir / "layer.tgz"
+        try:
+            await asyncio.to_thread(client.fetch_blob, repo.repository, layer.digest, blob)
+        except (RegistryError, OSError) as exc:
+            reason = sc.OCI_PULL_FAILED  # as Flux, a rejected credential included
+            _fail(req, reason, f"failed to pull artifact from '{url}': {exc}")
+        content = workdir / "content"
+        if operation == "extract":
+            try:
+                await asyncio.to_thread(artifacts.safe_extract, blob, content, max_size=None)
+            except (artifacts.ArtifactError, OSError) as exc:
+                _fail(req, sc.OCI_LAYER_OPERATION_FAILED, f"failed to extract layer contents from artifact: {exc}")
+        req.scratch.update(metadata=manifest.annotations, blob=blob, content=content, operation=operation)
+
+    async def _verify(
+        self, req: Request, client: RegistryClient, repo: refs.Reference, digest: str, revision: str, verify: Obj
+    ) -> None:
+        """Cosign with public keys from `verify.secretRef`; keyless and notation are reported unsupported."""
+        provider = str(verify.get("provider") or "cosign")
+        secret_ref = verify.get("secretRef") or {}
+        if provider != "cosign" or not secret_ref.get("name"):
+            label = "cosign keyless" if provider == "cosign" else provider
+            message = f"failed to verify the signature using provider '{label}': {label} verification is not supported"
+            conditions.mark_false(req.obj, sc.SOURCE_VERIFIED, sc.VERIFICATION_ERROR, message)
+            raise StallingError(sc.VERIFICATION_ERROR, message)
+        try:
+            data = await secret_data(req.client, req.namespace, secret_ref["name"], field="spec.verify.secretRef")
+            keys = cosign.public_keys(data)
+            await asyncio.to_thread(cosign.verify, client, repo.repository, digest, keys)
+        except (SecretError, cosign.VerificationError, RegistryError) as exc:
+            message = f"failed to verify the signature using provider 'cosign': {exc}"
+            conditions.mark_false(req.obj, sc.SOURCE_VERIFIED, sc.VERIFICATION_ERROR, message)
+            raise GenericError(sc.VERIFICATION_ERROR, message) from None
+        message = f"verified signature of revision {revision}"
+        conditions.mark_true(req.obj, sc.SOURCE_VERIFIED, meta.SUCCEEDED, message)
+
+    async def reconcile_artifact(self, req: Request) -> Result | None:
+        """Archive the layer contents (minus ignored files), or copy the layer, as `<digest>.tar.gz`."""
+        revision: str = req.scratch["revision"]
+        if req.scratch.get("unchanged"):
+            conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
+            conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
+            await self._gc(req, req.status["artifact"]["path"])
+            return None
+        filename = f"{revision.rsplit('@', 1)[-1]}.tar.gz"
+        ns, name = req.namespace, req.name
+        try:
+            if req.scratch["operation"] == "copy":
+                artifact = await asyncio.to_thread(
+                    self.storage.copy_file, req.scratch["blob"], STORAGE_KIND, ns, name, filename, revision=revision
+                )
+            else:
+                content: Path = req.scratch["content"]
+                matcher = await asyncio.to_thread(ignore.build_matcher, content, req.spec.get("ignore"))
+                artifact = await asyncio.to_thread(
+                    self.storage.archive_dir,
+                    content,
+                    STORAGE_KIND,
+                    ns,
+                    name,
+                    filename,
+                    exclude=matcher,
+                    revision=revision,
+                )
+        except (OSError, ValueError) as exc:
+            verb = "copy" if req.scratch["operation"] == "copy" else "archive"
+            message = f"unable to {verb} artifact to storage: {exc}"
+            _fail(req, sc.ARCHIVE_OPERATION_FAILED, message, condition=sc.STORAGE_OPERATION_FAILED)
+        metadata: dict[str, str] = req.scratch["metadata"]
+        if metadata:
+            artifact["metadata"] = metadata
+        previous_digest = (req.status.get("artifact") or {}).get("digest")
+        req.status["artifact"] = dict(artifact)
+        for key, value in observed_settings(req.spec).items():
+            if value is None:
+                req.status.pop(key, None)
+            else:
+                req.status[key] = value
+        try:
+            req.status["url"] = await asyncio.to_thread(self._link_latest, artifact)
+        except OSError as exc:
+            req.log.warning("failed to update status URL symlink: %s", exc)
+        conditions.delete(req.obj, sc.STORAGE_OPERATION_FAILED)
+        conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
+        conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
+        if previous_digest != artifact["digest"]:
+            await self._announce(req, artifact, metadata)
+        await self._gc(req, artifact["path"])
+        return None
+
+    async def _announce(self, req: Request, artifact: ArtifactDict, metadata: dict[str, str]) -> None:
+        message = f"stored artifact with revision '{artifact.get('revision')}' from '{req.spec.get('url')}'"
+        source, origin = metadata.get(spec.SOURCE_ANNOTATION), metadata.get(spec.REVISION_ANNOTATION)
+        if source and origin:
+            message += f", origin source '{source}', origin revision '{origin}'"
+        annotations = {
+            "source.toolkit.fluxcd.io/revision": str(artifact.get("revision")),
+            "source.toolkit.fluxcd.io/digest": artifact["digest"],
+        }
+        await req.recorder.emit(req.obj, NORMAL, "NewArtifact", message, metadata=annotations)
+
+    def _link_latest(self, artifact: ArtifactDict) -> str:
+        """Point `<dir>/latest.tar.gz` at the artifact (atomically) and return its URL (blocking)."""
+        target = self.storage.local_path(artifact["path"])
+        link = target.parent / LATEST
+        tmp = target.parent / f".{LATEST}.{uuid.uuid4().hex}.tmp"
+        os.symlink(target.name, tmp)
+        try:
+            os.replace(tmp, link)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+        return self.storage.url_for(artifact["path"].rsplit("/", 1)[0] + f"/{LATEST}")
+
+    async def _gc(self, req: Request, current: str) -> None:
+        try:
+            await asyncio.to_thread(self.storage.garbage_collect, STORAGE_KIND, req.namespace, req.name, current)
+        except OSError as exc:
+            req.log.warning("garbage collection of old artifacts failed: %s", exc)
