@@ -24,6 +24,13 @@ COMMANDS: list[tuple[str, str]] = [
     ("gotk.cli.reconcile", "reconcile"),
     ("gotk.cli.suspend", "suspend"),
     ("gotk.cli.suspend", "resume"),
+    ("gotk.cli.artifact", "push"),
+    ("gotk.cli.artifact", "pull"),
+    ("gotk.cli.artifact", "list_"),
+    ("gotk.cli.artifact", "tag"),
+    ("gotk.cli.create", "create"),
+    ("gotk.cli.delete", "delete"),
+    ("gotk.cli.export", "export"),
 ]
 
 
