@@ -1,0 +1,310 @@
+"""`flux create`, `flux delete` and `flux export` against the real local control plane, run as processes.
+
+No controller runs in the session: while `flux create` waits, the test writes the status a controller
+would (Ready for the latest generation plus an artifact or an applied revision) through the status
+subresource, then checks flux's lines. Also: the credentials Secrets flux makes, the update path, the
+timeout, delete's confirmation, and an export → delete → `kubectl apply` → export round trip.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gotk.testing.controlplane import ControlPlane
+from gotk.testing.gitserver import SshGitServer
+from gotk.testing.golden import assert_golden
+
+pytestmark = pytest.mark.cluster
+
+GOLDEN = Path(__file__).parents[1] / "golden" / "cli" / "create"
+SHA = "67e2c98a60dc92283531412a9e604dd4bae005a9"
+REVISION = f"6.3.5@sha1:{SHA}"
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def argv(cp: ControlPlane, *args: str) -> list[str]:
+    return [sys.executable, "-m", "gotk.cli.main", "--kubeconfig", str(cp.kubeconfig), *args]
+
+
+def flux(cp: ControlPlane, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TZ": "UTC"}
+    return subprocess.run(argv(cp, *args), input=stdin, capture_output=True, text=True, timeout=120, env=env)
+
+
+def normalise(text: str, namespace: str) -> str:
+    return text.replace(namespace, "test-NNNNNNNN")
+
+
+def get(kubectl: Kubectl, kind: str, name: str, namespace: str) -> dict[str, Any]:
+    result = kubectl("get", kind, name, "-n", namespace, "-o", "json", check=False)
+    return json.loads(result.stdout) if result.returncode == 0 else {}
+
+
+def ready_status(obj: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    generation = obj["metadata"]["generation"]
+    cond = {
+        "type": "Ready",
+        "status": "True",
+        "reason": "Succeeded",
+        "message": "succeeded",
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+        "observedGeneration": generation,
+    }
+    return {"observedGeneration": generation, "conditions": [cond], **extra}
+
+
+def artifact() -> dict[str, Any]:
+    return {
+        "path": "gitrepository/x/x.tar.gz",
+        "url": "http://source-controller/x.tar.gz",
+        "revision": REVISION,
+        "digest": "sha256:" + "0" * 64,
+        "lastUpdateTime": "2026-01-01T00:00:00Z",
+    }
+
+
+def create_and_reconcile(
+    cp: ControlPlane, kubectl: Kubectl, kind: str, name: str, namespace: str, args: list[str], status: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    """Run `flux create …` and play the controller: once the object (re)appears with a new generation,
+    mark it Ready for that generation with `status`."""
+    before = get(kubectl, kind, name, namespace).get("metadata", {}).get("generation", 0)
+    proc = subprocess.Popen(argv(cp, *args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TZ": "UTC"})  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            obj = get(kubectl, kind, name, namespace)
+            if obj and obj["metadata"]["generation"] > before:
+                body = json.dumps({"status": ready_status(obj, **status)})
+                kubectl("patch", kind, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", body)
+                break
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+# -- create ---------------------------------------------------------------------------------------
+
+
+def test_create_source_git_applies_secret_and_waits(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    args = ["create", "source", "git", "podinfo", "--url=https://github.com/stefanprodan/podinfo",
+            "--tag=6.3.5", "-u", "git", "-p", "s3cret", "--label=team=a", "-n", namespace, "--timeout=60s"]  # fmt: skip
+    result = create_and_reconcile(
+        cluster, kubectl, "gitrepository", "podinfo", namespace, args, {"artifact": artifact()}
+    )
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "apply_source_git.golden", result.stderr)
+
+    repo = get(kubectl, "gitrepository", "podinfo", namespace)
+    assert repo["metadata"]["labels"] == {"team": "a"}
+    assert repo["spec"]["secretRef"] == {"name": "podinfo"}
+    assert repo["spec"]["interval"] == "1m0s" and repo["spec"]["ref"] == {"tag": "6.3.5"}
+    data = get(kubectl, "secret", "podinfo", namespace)["data"]
+    assert {k: base64.b64decode(v).decode() for k, v in data.items()} == {"username": "git", "password": "s3cret"}
+
+    # a second run updates the object (labels replaced, spec replaced) and waits for the new generation
+    args = ["create", "source", "git", "podinfo", "--url=https://github.com/stefanprodan/podinfo",
+            "--branch=main", "--secret-ref=podinfo", "-n", namespace, "--timeout=60s"]  # fmt: skip
+    result = create_and_reconcile(
+        cluster, kubectl, "gitrepository", "podinfo", namespace, args, {"artifact": artifact()}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[:3] == [
+        "✚ generating GitRepository source",
+        "► applying GitRepository source",
+        "✔ GitRepository source updated",
+    ]
+    repo = get(kubectl, "gitrepository", "podinfo", namespace)
+    assert "labels" not in repo["metadata"] and repo["spec"]["ref"] == {"branch": "main"}
+
+
+def test_create_source_git_over_ssh(cluster: ControlPlane, namespace: str, kubectl: Kubectl, tmp_path: Path) -> None:
+    """A generated key pair and the scanned host key go into the Secret once the deploy key is confirmed."""
+    with SshGitServer(tmp_path) as sshd:
+        url = f"--url=ssh://git@127.0.0.1:{sshd.port}/org/repo"
+        base = ["create", "source", "git", "podinfo", url, "--branch=main", "-n", namespace]
+        result = flux(cluster, *base, "--ssh-key-algorithm=ed25519", "--timeout=60s")
+        lines = result.stderr.splitlines()
+        assert result.returncode == 1
+        assert lines[:3] == [
+            "✚ generating GitRepository source",
+            "✔ collected public key from SSH server:",
+            sshd.known_hosts_line(),
+        ]
+        assert lines[3].startswith("✚ deploy key: ssh-ed25519 AAAA") and lines[4:] == ["", "✗ aborting"]
+        assert get(kubectl, "secret", "podinfo", namespace) == {}
+
+        args = [*base, "--silent", "--timeout=60s"]
+        result = create_and_reconcile(
+            cluster, kubectl, "gitrepository", "podinfo", namespace, args, {"artifact": artifact()}
+        )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[3].startswith("✚ deploy key: ecdsa-sha2-nistp384 AAAA")
+    assert lines[5:] == [
+        "► applying secret with repository credentials",
+        "✔ authentication configured",
+        "► applying GitRepository source",
+        "✔ GitRepository source created",
+        "◎ waiting for GitRepository source reconciliation",
+        "✔ GitRepository source reconciliation completed",
+        f"✔ fetched revision: {REVISION}",
+    ]
+    data = get(kubectl, "secret", "podinfo", namespace)["data"]
+    assert sorted(data) == ["identity", "identity.pub", "known_hosts"]
+    assert base64.b64decode(data["known_hosts"]).decode() == sshd.known_hosts_line()
+    assert base64.b64decode(data["identity.pub"]).decode() == lines[3].removeprefix("✚ deploy key: ") + "\n"
+    assert get(kubectl, "gitrepository", "podinfo", namespace)["spec"]["secretRef"] == {"name": "podinfo"}
+
+
+def test_create_times_out_and_reports_missing_artifact(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    result = flux(cluster, "create", "source", "git", "slow", "--url=http://example.com/repo.git", "--branch=main",
+                  "-n", namespace, "--timeout=2s")  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "✚ generating GitRepository source",
+        "⚠️ insecure configuration: credentials configured for an HTTP URL",
+        "► applying GitRepository source",
+        "✔ GitRepository source created",
+        "◎ waiting for GitRepository source reconciliation",
+        "✗ context deadline exceeded",
+    ]
+    assert get(kubectl, "gitrepository", "slow", namespace)["spec"]["url"] == "http://example.com/repo.git"
+    assert get(kubectl, "secret", "slow", namespace) == {}  # no credentials, no Secret
+
+    args = ["create", "source", "oci", "podinfo", "--url=oci://ghcr.io/stefanprodan/manifests/podinfo",
+            "--tag=6.3.5", "-n", namespace, "--timeout=60s"]  # fmt: skip
+    result = create_and_reconcile(cluster, kubectl, "ocirepository", "podinfo", namespace, args, {})
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "► applying OCIRepository",
+        "✔ OCIRepository created",
+        "◎ waiting for OCIRepository reconciliation",
+        "✔ OCIRepository reconciliation completed",
+        "✗ no artifact was found",
+    ]
+
+
+def test_create_bucket_and_kustomization(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    args = ["create", "source", "bucket", "podinfo", "--bucket-name=podinfo", "--endpoint=minio:9000",
+            "--access-key=ak", "--secret-key=sk", "--label=a=b", "-n", namespace]  # fmt: skip
+    result = create_and_reconcile(cluster, kubectl, "bucket", "podinfo", namespace, args, {"artifact": artifact()})
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "apply_source_bucket.golden", result.stderr)
+    secret = get(kubectl, "secret", "bucket-podinfo", namespace)
+    assert secret["metadata"]["labels"] == {"a": "b"} and sorted(secret["data"]) == ["accesskey", "secretkey"]
+
+    args = ["create", "kustomization", "podinfo", "--source=Bucket/podinfo", "--path=./kustomize", "--prune",
+            "-n", namespace]  # fmt: skip
+    status = {"lastAppliedRevision": REVISION}
+    result = create_and_reconcile(cluster, kubectl, "kustomization", "podinfo", namespace, args, status)
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "apply_kustomization.golden", result.stderr)
+
+
+def test_create_secret_git(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    result = flux(cluster, "create", "secret", "git", "auth", "--url=https://github.com/x/y", "--bearer-token=t0k",
+                  "--label=team=a", "-n", namespace)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"► git secret 'auth' created in '{namespace}' namespace\n"
+    secret = get(kubectl, "secret", "auth", namespace)
+    assert secret["metadata"]["labels"] == {"team": "a"}
+    assert base64.b64decode(secret["data"]["bearerToken"]) == b"t0k"
+
+
+# -- delete and export ------------------------------------------------------------------------------
+
+OBJECTS = """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: podinfo, namespace: {ns}, labels: {{app: podinfo}}, annotations: {{note: "8080"}}}}
+spec: {{url: "ssh://git@github.com/example/repo", interval: 5m, ref: {{branch: main}}, suspend: false,
+        secretRef: {{name: podinfo-auth}}, ignore: "*.md\\n/docs"}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: Bucket
+metadata: {{name: podinfo, namespace: {ns}}}
+spec: {{bucketName: podinfo, endpoint: s3.amazonaws.com, provider: aws, region: us-east-1, interval: 1h}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: apps, namespace: {ns}}}
+spec: {{interval: 10m, path: ./apps, prune: false, wait: false, sourceRef: {{kind: GitRepository, name: podinfo}},
+        postBuild: {{substitute: {{cluster: "", replicas: "2"}}}}}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: podinfo-auth, namespace: {ns}}}
+type: Opaque
+stringData: {{identity: key, known_hosts: "github.com ssh-ed25519 AAAA"}}
+"""
+
+
+def test_export_delete_apply_round_trip(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    kubectl("apply", "--server-side", "-f", "-", input=OBJECTS.format(ns=namespace))
+    status = json.dumps({"status": {"observedGeneration": 1, "artifact": artifact()}})
+    kubectl("patch", "gitrepository", "podinfo", "-n", namespace, "--subresource=status", "--type=merge", "-p", status)
+
+    exported = flux(cluster, "export", "source", "git", "podinfo", "--with-credentials", "-n", namespace)
+    assert exported.returncode == 0, exported.stderr
+    assert_golden(GOLDEN, "export_source_git.golden", normalise(exported.stdout, namespace))
+    everything = flux(cluster, "export", "source", "all", "--all", "-n", namespace)
+    assert everything.returncode == 0, everything.stderr
+    assert_golden(GOLDEN, "export_source_all.golden", normalise(everything.stdout, namespace))
+    ks = flux(cluster, "export", "ks", "--all", "-n", namespace)
+    assert ks.returncode == 0, ks.stderr
+    assert_golden(GOLDEN, "export_kustomization.golden", normalise(ks.stdout, namespace))
+
+    # delete asks first: no answer aborts, `y` on stdin confirms, --silent does not ask
+    result = flux(cluster, "delete", "source", "git", "podinfo", "-n", namespace)
+    assert (result.returncode, result.stderr) == (1, "✗ aborting\n")
+    assert get(kubectl, "gitrepository", "podinfo", namespace)
+    result = flux(cluster, "delete", "source", "git", "podinfo", "-n", namespace, stdin="y\n")
+    assert result.returncode == 0, result.stderr
+    assert normalise(result.stderr, namespace) == (
+        "► deleting source git podinfo in test-NNNNNNNN namespace\n✔ source git deleted\n"
+    )
+    result = flux(cluster, "delete", "ks", "apps", "--silent", "-n", namespace)
+    assert result.returncode == 0, result.stderr
+    assert get(kubectl, "gitrepository", "podinfo", namespace) == {}
+    assert get(kubectl, "kustomization", "apps", namespace) == {}
+
+    result = flux(cluster, "delete", "source", "git", "podinfo", "-s", "-n", namespace)
+    assert (result.returncode, result.stderr) == (1, '✗ gitrepositories.source.toolkit.fluxcd.io "podinfo" not found\n')
+    result = flux(cluster, "export", "source", "git", "--all", "-n", namespace)
+    assert (result.returncode, result.stderr) == (1, f"✗ no objects found in {namespace} namespace\n")
+
+    # the exported YAML brings the objects back, and exports the same again
+    kubectl("apply", "--server-side", "-f", "-", input=exported.stdout + ks.stdout)
+    again = flux(cluster, "export", "source", "git", "podinfo", "--with-credentials", "-n", namespace)
+    assert again.stdout == exported.stdout
+    assert flux(cluster, "export", "ks", "apps", "-n", namespace).stdout == ks.stdout
+    docs = list(yaml.safe_load_all(exported.stdout))
+    assert [d["kind"] for d in docs if d] == ["GitRepository", "Secret"]
+
+
+def test_delete_and_export_errors(cluster: ControlPlane, namespace: str) -> None:
+    result = flux(cluster, "delete", "source", "oci", "-n", namespace)
+    assert (result.returncode, result.stderr) == (1, "✗ source oci name is required\n")
+    result = flux(cluster, "export", "source", "bucket", "-n", namespace)
+    assert (result.returncode, result.stderr) == (1, "✗ name is required\n")
+    result = flux(cluster, "export", "kustomization", "nope", "-n", namespace)
+    assert (result.returncode, result.stderr) == (
+        1,
+        '✗ kustomizations.kustomize.toolkit.fluxcd.io "nope" not found\n',
+    )
