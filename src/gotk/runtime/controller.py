@@ -162,7 +162,8 @@ class Controller:
             if req.cleanups:
                 await asyncio.to_thread(req.run_cleanups)
         results.finalize_status(obj, rec.condition_table, result=result, error=error)
-        if error is not None and not conditions.is_false(obj, meta.READY):
+        derived = bool(rec.condition_table.summarize)  # Ready derived from owned conditions, else from the error
+        if error is not None and (not derived or not conditions.is_false(obj, meta.READY)):
             reason = getattr(error, "reason", meta.FAILED)
             conditions.mark_false(obj, meta.READY, reason, str(error))
         conditions.set_last_handled_reconcile_at(obj)
@@ -173,7 +174,9 @@ class Controller:
         self.metrics.record_duration(res.kind, ns, name, elapsed)
         self.metrics.record_conditions(obj)
         decision = results.decide(result, error, interval=rec.interval(obj), retry_interval=rec.retry_interval(obj))
-        if error is not None:
+        if isinstance(error, results.WaitingError):
+            olog.info("%s", error, extra={"duration": round(elapsed, 3)})
+        elif error is not None:
             olog.error("Reconciler error: %s", error, extra={"duration": round(elapsed, 3)})
         else:
             olog.info("reconcile finished", extra={"duration": round(elapsed, 3)})
@@ -230,7 +233,9 @@ class Controller:
         old = next((c for c in before.get("conditions") or [] if c.get("type") == meta.READY), None)
         changed = old is None or (old.get("status"), old.get("message")) != (ready.get("status"), ready.get("message"))
         if error is not None:
-            await self.recorder.emit(req.obj, WARNING, ready.get("reason", meta.FAILED), ready.get("message", ""))
+            if changed:  # a repeated failure is not re-announced (Flux's notification rate limit does the same)
+                kind = NORMAL if isinstance(error, results.WaitingError) else WARNING
+                await self.recorder.emit(req.obj, kind, ready.get("reason", meta.FAILED), ready.get("message", ""))
         elif changed and ready.get("status") == "True":
             await self.recorder.emit(req.obj, NORMAL, ready.get("reason", meta.SUCCEEDED), ready.get("message", ""))
 

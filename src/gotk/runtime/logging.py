@@ -13,6 +13,8 @@ from collections.abc import MutableMapping
 from typing import Any
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# bound object fields travel under one key, since `name` and friends are LogRecord attributes
+FIELDS = "gotk_fields"
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,7 +28,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
+            if key == FIELDS and isinstance(value, dict):
+                entry.update(value)
+            elif key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
@@ -49,9 +53,9 @@ class ObjectLogger(logging.LoggerAdapter[logging.Logger]):
     """A logger that adds the controller and object fields to every record."""
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
-        extra = dict(self.extra or {})
-        extra.update(kwargs.get("extra") or {})
-        kwargs["extra"] = extra
+        fields = dict(self.extra or {})
+        fields.update(kwargs.get("extra") or {})
+        kwargs["extra"] = {FIELDS: fields}
         return msg, kwargs
 
 

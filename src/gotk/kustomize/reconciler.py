@@ -1,0 +1,297 @@
+"""The Kustomization reconciler: source → dependencies → build → apply → prune → health, as Flux orders them.
+
+Each step owns its failure reason (ArtifactFailed, DependencyNotReady, BuildFailed, ReconciliationFailed,
+PruneFailed, HealthCheckFailed). A failed apply prunes nothing and keeps the previous inventory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gotk.api import meta
+from gotk.kube.client import Client
+from gotk.kube.errors import ApiError
+from gotk.kustomize import build as kbuild
+from gotk.kustomize import inventory
+from gotk.kustomize.artifact_cache import ArtifactCache
+from gotk.kustomize.postbuild import PostBuildError, post_build
+from gotk.kustomize.sources import KUSTOMIZATIONS, artifact_of, dependency_problem, dependency_refs, source_ref
+from gotk.kustomize.targets import Targets
+from gotk.runtime import artifacts, conditions, durations
+from gotk.runtime.events import NORMAL
+from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
+from gotk.runtime.settings import Settings
+from gotk.ssa import plan
+from gotk.ssa.apply import ApplyError, ResourceManager
+
+Obj = dict[str, Any]
+FIELD_MANAGER = "kustomize-controller"
+NAME_LABEL = "kustomize.toolkit.fluxcd.io/name"
+NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
+HISTORY_LIMIT = 5
+
+CONDITIONS = conditions.ConditionTable(owned=(meta.READY, meta.HEALTHY, meta.RECONCILING, meta.STALLED))
+
+
+def owner_labels(obj: Obj) -> dict[str, str]:
+    md = obj["metadata"]
+    return {NAME_LABEL: md["name"], NAMESPACE_LABEL: md["namespace"]}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class KustomizationReconciler:
+    """Makes the cluster match a Kustomization's source at its current revision."""
+
+    controller_name = "kustomize-controller"
+    resource = KUSTOMIZATIONS
+    condition_table = CONDITIONS
+
+    def __init__(
+        self, *, targets: Targets, cache: ArtifactCache, builds: kbuild.BuildCache, settings: Settings
+    ) -> None:
+        self.targets = targets
+        self.cache = cache
+        self.builds = builds
+        self.settings = settings
+
+    def steps(self) -> Sequence[NamedStep]:
+        return (
+            NamedStep("source", self.reconcile_source),
+            NamedStep("dependencies", self.reconcile_dependencies),
+            NamedStep("build", self.reconcile_build),
+            NamedStep("apply", self.reconcile_apply),
+            NamedStep("prune", self.reconcile_prune),
+            NamedStep("health", self.reconcile_health),
+            NamedStep("finish", self.reconcile_finish),
+        )
+
+    def interval(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("interval") or "10m"))
+
+    def retry_interval(self, obj: Obj) -> float | None:
+        value = (obj.get("spec") or {}).get("retryInterval")
+        return durations.parse(str(value)) if value else None
+
+    def timeout(self, obj: Obj) -> float:
+        spec = obj.get("spec") or {}
+        return durations.parse(str(spec.get("timeout") or spec.get("interval") or "5m"))
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    async def reconcile_source(self, req: Request) -> Result | None:
+        kind, namespace, name = source_ref(req.obj)
+        if self.settings.no_cross_namespace_refs and namespace != req.namespace:
+            message = f"cannot access {kind}/{namespace}/{name}, cross-namespace references have been disabled"
+            raise StallingError(meta.ACCESS_DENIED, message)
+        source = await self.targets.source(kind, namespace, name)
+        if source is None:
+            message = f"Source '{kind}/{namespace}/{name}' not found"
+            raise WaitingError(meta.ARTIFACT_FAILED, message, self.settings.requeue_dependency)
+        artifact = artifact_of(source)
+        if artifact is None:
+            retry = durations.format_seconds(self.settings.requeue_dependency)
+            retry = durations.format_seconds(self.settings.requeue_dependency)
+            message = f"Source artifact not found for {kind}/{namespace}/{name}, retrying in {retry}"
+            raise WaitingError(meta.ARTIFACT_FAILED, message, self.settings.requeue_dependency)
+        req.scratch["artifact"] = artifact
+        req.status["lastAttemptedRevision"] = artifact.get("revision")
+        return None
+
+    async def reconcile_dependencies(self, req: Request) -> Result | None:
+        for ref in dependency_refs(req.obj):
+            if ref == (req.namespace, req.name):
+                continue
+            if self.settings.no_cross_namespace_refs and ref[0] != req.namespace:
+                raise StallingError(
+                    meta.ACCESS_DENIED,
+                    f"cannot access Kustomization/{ref[0]}/{ref[1]}, cross-namespace references have been disabled",
+                )
+            problem = dependency_problem(self.targets.kustomization(*ref), ref)
+            if problem is not None:
+                message = f"{problem}, retrying in {durations.format_seconds(self.settings.requeue_dependency)}"
+                raise WaitingError(meta.DEPENDENCY_NOT_READY, message, self.settings.requeue_dependency)
+        return None
+
+    async def reconcile_build(self, req: Request) -> Result | None:
+        artifact = req.scratch["artifact"]
+        spec = req.spec
+        try:
+            root = await self.cache.get(artifact["url"], artifact["digest"])
+        except artifacts.ArtifactError as exc:
+            raise GenericError(meta.ARTIFACT_FAILED, f"failed to download artifact: {exc}") from None
+        try:
+            objects = await kbuild.build(
+                root,
+                str(spec.get("path") or "./"),
+                spec,
+                digest=artifact["digest"],
+                cache=self.builds,
+                no_remote_bases=self.settings.no_remote_bases,
+            )
+        except kbuild.BuildError as exc:
+            message = str(exc)
+            if "escapes the artifact root" in message:
+                raise StallingError(meta.INVALID_PATH, message) from None
+            raise GenericError(meta.BUILD_FAILED, message) from None
+        client = await self.targets.client_for(req)
+        try:
+            objects = await post_build(req, client, objects)
+        except PostBuildError as exc:
+            raise GenericError(meta.BUILD_FAILED, str(exc)) from None
+        labels = owner_labels(req.obj)
+        req.scratch["objects"] = [plan.prepare(o, labels) for o in objects]
+        req.scratch["client"] = client
+        return None
+
+    async def reconcile_apply(self, req: Request) -> Result | None:
+        objects: list[Obj] = req.scratch["objects"]
+        client: Client = req.scratch["client"]
+        manager = ResourceManager(client, field_manager=FIELD_MANAGER, concurrency=self.settings.concurrent_ssa)
+        started = time.monotonic()
+        try:
+            changes = await manager.apply_all_staged(
+                objects,
+                force=bool(req.spec.get("force")),
+                ignore=self._ignore_rules(req),
+                wait_timeout=self.timeout(req.obj),
+            )
+        except ApplyError as exc:
+            raise GenericError(meta.RECONCILIATION_FAILED, str(exc)) from None
+        except (ApiError, TimeoutError) as exc:
+            raise GenericError(meta.RECONCILIATION_FAILED, str(exc)) from None
+        req.scratch["changes"] = changes
+        req.scratch["apply_seconds"] = time.monotonic() - started
+        req.scratch["manager"] = manager
+        summary = changes.summary()
+        if summary:
+            req.log.info("server-side apply completed", extra={"output": {s: a for _, s, a in changes.changed()}})
+            await req.recorder.emit(
+                req.obj,
+                NORMAL,
+                "ReconciliationSucceeded" if not req.spec.get("wait") else "Progressing",
+                summary,
+                metadata={"kustomize.toolkit.fluxcd.io/revision": str(req.scratch["artifact"].get("revision"))},
+            )
+        return None
+
+    def _ignore_rules(self, req: Request) -> Any:
+        rules = req.spec.get("ignore") or []
+        if not rules:
+            return None
+        from gotk.kustomize.ignore_rules import paths_for
+
+        return lambda obj: paths_for(rules, obj)
+
+    async def reconcile_prune(self, req: Request) -> Result | None:
+        new_entries = inventory.entries(o for o in req.scratch["objects"] if not plan.skipped(o))
+        req.scratch["inventory"] = new_entries
+        if not req.spec.get("prune"):
+            return None
+        old_entries = inventory.of_status(req.status)
+        gone = inventory.stale(old_entries, new_entries)
+        if not gone:
+            return None
+        manager: ResourceManager = req.scratch["manager"]
+        try:
+            changes = await manager.delete_all(gone, owner_labels=owner_labels(req.obj))
+        except ApplyError as exc:
+            raise GenericError(meta.PRUNE_FAILED, str(exc)) from None
+        summary = changes.summary()
+        if summary:
+            req.log.info("garbage collection completed", extra={"output": summary})
+            await req.recorder.emit(req.obj, NORMAL, "Progressing", summary)
+        return None
+
+    async def reconcile_health(self, req: Request) -> Result | None:
+        spec = req.spec
+        refs = self.targets.health_refs(req)
+        exprs = spec.get("healthCheckExprs") or []
+        if not refs:
+            conditions.delete(req.obj, meta.HEALTHY)
+            return None
+        result = await self.targets.wait_healthy(req, refs, timeout=self.timeout(req.obj), custom=exprs)
+        if result is not None:
+            conditions.mark_false(req.obj, meta.HEALTHY, meta.HEALTH_CHECK_FAILED, result)
+            self._record_inventory(req)
+            raise GenericError(meta.HEALTH_CHECK_FAILED, result)
+        conditions.mark_true(req.obj, meta.HEALTHY, meta.SUCCEEDED, "Health check passed")
+        return None
+
+    async def reconcile_finish(self, req: Request) -> Result | None:
+        artifact = req.scratch["artifact"]
+        revision = str(artifact.get("revision"))
+        self._record_inventory(req)
+        req.status["lastAppliedRevision"] = revision
+        origin = (artifact.get("metadata") or {}).get("org.opencontainers.image.revision")
+        if origin:
+            req.status["lastAppliedOriginRevision"] = origin
+        else:
+            req.status.pop("lastAppliedOriginRevision", None)
+        self._record_history(req, revision)
+        conditions.mark_true(req.obj, meta.READY, meta.RECONCILIATION_SUCCEEDED, f"Applied revision: {revision}")
+        return None
+
+    def _record_inventory(self, req: Request) -> None:
+        req.status["inventory"] = {"entries": req.scratch.get("inventory") or []}
+
+    def _record_history(self, req: Request, revision: str) -> None:
+        objects = req.scratch["objects"]
+        digest = "sha256:" + hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
+        now = _now()
+        history: list[Obj] = list(req.status.get("history") or [])
+        duration = durations.format_seconds(req.scratch.get("apply_seconds", 0.0))
+        if (
+            history
+            and history[0].get("digest") == digest
+            and history[0].get("lastReconciledStatus") == meta.RECONCILIATION_SUCCEEDED
+        ):
+            entry = dict(history[0])
+            entry["lastReconciled"] = now
+            entry["lastReconciledDuration"] = duration
+            entry["totalReconciliations"] = int(entry.get("totalReconciliations") or 0) + 1
+            history[0] = entry
+        else:
+            history.insert(
+                0,
+                {
+                    "digest": digest,
+                    "firstReconciled": now,
+                    "lastReconciled": now,
+                    "lastReconciledDuration": duration,
+                    "lastReconciledStatus": meta.RECONCILIATION_SUCCEEDED,
+                    "totalReconciliations": 1,
+                    "metadata": {"revision": revision},
+                },
+            )
+        req.status["history"] = history[:HISTORY_LIMIT]
+
+    # -- deletion --------------------------------------------------------------------------------
+
+    async def finalize(self, req: Request) -> Result | None:
+        policy = req.spec.get("deletionPolicy") or "MirrorPrune"
+        if policy == "Orphan" or (policy == "MirrorPrune" and not req.spec.get("prune")):
+            return None
+        entries = inventory.of_status(req.status)
+        if not entries:
+            return None
+        try:
+            client = await self.targets.client_for(req)
+        except Exception as exc:  # a missing kubeconfig Secret must not block deletion forever
+            req.log.error("cannot reach the target cluster to delete objects: %s", exc)
+            return None
+        manager = ResourceManager(client, field_manager=FIELD_MANAGER, concurrency=self.settings.concurrent_ssa)
+        coords = [inventory.coordinates(e) for e in entries]
+        changes = await manager.delete_all(coords, owner_labels=owner_labels(req.obj))
+        if policy == "WaitForTermination":
+            await self.targets.wait_deleted(client, coords, timeout=self.timeout(req.obj))
+        req.log.info("objects deleted", extra={"output": changes.summary()})
+        return None

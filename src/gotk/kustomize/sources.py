@@ -1,0 +1,98 @@
+"""Finding a Kustomization's source and checking its dependencies, from the controller's watch caches.
+
+Pure lookups over informer stores: no API calls on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gotk.api import meta
+from gotk.kube.resources import Resource
+from gotk.runtime import conditions
+from gotk.runtime.informer import Informer
+
+Obj = dict[str, Any]
+
+SOURCE_KINDS: dict[str, Resource] = {
+    "GitRepository": Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", "GitRepository"),
+    "OCIRepository": Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", "OCIRepository"),
+    "Bucket": Resource("source.toolkit.fluxcd.io", "v1", "buckets", "Bucket"),
+    "ExternalArtifact": Resource("source.toolkit.fluxcd.io", "v1", "externalartifacts", "ExternalArtifact"),
+}
+KUSTOMIZATIONS = Resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization")
+
+
+def source_ref(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(kind, namespace, name) of spec.sourceRef, the namespace defaulting to the Kustomization's."""
+    ref = (obj.get("spec") or {}).get("sourceRef") or {}
+    ns = ref.get("namespace") or (obj.get("metadata") or {}).get("namespace") or ""
+    return str(ref.get("kind") or ""), str(ns), str(ref.get("name") or "")
+
+
+def dependency_refs(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    own_ns = (obj.get("metadata") or {}).get("namespace") or ""
+    return [(d.get("namespace") or own_ns, d["name"]) for d in (obj.get("spec") or {}).get("dependsOn") or []]
+
+
+def dependency_problem(dep: Obj | None, ref: tuple[str, str]) -> str | None:
+    """Why dependency `ref` is not ready (None when it is): Ready=True at its current generation and revision."""
+    ns, name = ref
+    if dep is None:
+        return f"dependency '{ns}/{name}' not found"
+    status = dep.get("status") or {}
+    generation = (dep.get("metadata") or {}).get("generation")
+    if status.get("observedGeneration") != generation or not conditions.is_ready(dep):
+        return f"dependency '{ns}/{name}' is not ready"
+    if status.get("lastAppliedRevision") != status.get("lastAttemptedRevision"):
+        return f"dependency '{ns}/{name}' revision is not up to date"
+    return None
+
+
+def artifact_of(source: Obj | None) -> Obj | None:
+    art = ((source or {}).get("status") or {}).get("artifact")
+    return art if isinstance(art, dict) and art.get("url") and art.get("digest") else None
+
+
+class SourceIndex:
+    """Maps sources to the Kustomizations that use them, so a new artifact enqueues exactly those."""
+
+    def __init__(self) -> None:
+        self._users: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+
+    def update(self, ks: Obj | None, old: Obj | None) -> None:
+        for obj, add in ((old, False), (ks, True)):
+            if obj is None:
+                continue
+            key = source_ref(obj)
+            meta_ = obj.get("metadata") or {}
+            who = (meta_.get("namespace") or "", meta_.get("name") or "")
+            users = self._users.setdefault(key, set())
+            if add:
+                users.add(who)
+            else:
+                users.discard(who)
+
+    def users(self, kind: str, namespace: str, name: str) -> set[tuple[str, str]]:
+        return set(self._users.get((kind, namespace, name), set()))
+
+
+def source_informers(informers: Mapping[str, Informer], kind: str) -> Informer | None:
+    return informers.get(kind)
+
+
+def revision_changed(old: Obj | None, new: Obj | None) -> bool:
+    a, b = artifact_of(old), artifact_of(new)
+    return (a or {}).get("revision") != (b or {}).get("revision") or (a or {}).get("digest") != (b or {}).get("digest")
+
+
+def ready_changed(old: Obj | None, new: Obj | None) -> bool:
+    def view(o: Obj | None) -> tuple[Any, ...]:
+        if o is None:
+            return (None,)
+        c = conditions.get(o, meta.READY) or {}
+        s = o.get("status") or {}
+        return (c.get("status"), s.get("lastAppliedRevision"), s.get("observedGeneration"))
+
+    return view(old) != view(new)

@@ -1,0 +1,177 @@
+"""Where a Kustomization reads and writes: source and dependency lookups from watch caches, the client for
+its target cluster (impersonation, kubeConfig), and health checks from a shared watch-based checker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from gotk.kube import config as kubeconfig
+from gotk.kube.client import Client
+from gotk.kube.errors import ApiError
+from gotk.kube.resources import SECRETS
+from gotk.runtime.informer import Informer
+from gotk.runtime.reconciler import Request
+from gotk.runtime.results import GenericError
+from gotk.runtime.settings import Settings
+from gotk.ssa import plan
+from gotk.ssa.wait import HealthWatcher, ObjRef
+
+Obj = dict[str, Any]
+
+# kinds whose readiness kstatus can judge; `wait: true` checks every applied object of these kinds
+STATUS_KINDS = frozenset(
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "CustomResourceDefinition",
+        "Pod",
+        "PersistentVolumeClaim",
+        "Service",
+        "PodDisruptionBudget",
+    }
+)
+
+
+class Targets:
+    """Shared lookups for every Kustomization reconcile in this process."""
+
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.sources: dict[str, Informer] = {}
+        self.kustomizations: Informer | None = None
+        self._clients: dict[str, Client] = {}
+        self._watchers: dict[str, HealthWatcher] = {}
+        self._watchers[""] = HealthWatcher(client)
+
+    async def source(self, kind: str, namespace: str, name: str) -> Obj | None:
+        informer = self.sources.get(kind)
+        if informer is None:
+            return None
+        return informer.get(namespace, name)
+
+    def kustomization(self, namespace: str, name: str) -> Obj | None:
+        return self.kustomizations.get(namespace, name) if self.kustomizations else None
+
+    async def client_for(self, req: Request) -> Client:
+        """The client for this Kustomization: remote (kubeConfig) and/or impersonating its service account."""
+        spec = req.spec
+        base = self.client
+        key = ""
+        kube_ref = (spec.get("kubeConfig") or {}).get("secretRef")
+        if kube_ref:
+            base, key = await self._remote(req.namespace, kube_ref)
+        sa = spec.get("serviceAccountName") or self.settings.default_service_account
+        if not sa:
+            return base
+        user = f"system:serviceaccount:{req.namespace}:{sa}"
+        ckey = f"{key}|{user}"
+        found = self._clients.get(ckey)
+        if found is None:
+            found = base.impersonating(user)
+            self._clients[ckey] = found
+        return found
+
+    async def _remote(self, namespace: str, ref: Mapping[str, str]) -> tuple[Client, str]:
+        name = ref["name"]
+        try:
+            secret = await self.client.get(SECRETS, name, namespace)
+        except ApiError as exc:
+            raise GenericError(
+                "ReconciliationFailed", f"failed to get kubeConfig secret '{namespace}/{name}': {exc.reason or exc}"
+            ) from None
+        import base64
+
+        data = secret.get("data") or {}
+        key = ref.get("key") or ("value" if "value" in data else "value.yaml")
+        if key not in data:
+            raise GenericError("ReconciliationFailed", f"kubeConfig secret '{namespace}/{name}' has no key '{key}'")
+        cache_key = f"{namespace}/{name}@{secret['metadata'].get('resourceVersion')}"
+        found = self._clients.get(cache_key)
+        if found is None:
+            doc = yaml.load(base64.b64decode(data[key]), Loader=yaml.CSafeLoader) or {}
+            try:
+                cfg = kubeconfig.from_dict(doc, source=f"secret {namespace}/{name}")
+            except kubeconfig.ConfigError as exc:
+                raise GenericError("ReconciliationFailed", str(exc)) from None
+            found = Client(cfg, qps=self.client._limiter.qps, burst=self.client._limiter.burst)
+            self._clients[cache_key] = found
+            self._watchers[cache_key] = HealthWatcher(found)
+        return found, cache_key
+
+    def _watcher(self, req: Request) -> HealthWatcher:
+        kube_ref = (req.spec.get("kubeConfig") or {}).get("secretRef")
+        if not kube_ref:
+            return self._watchers[""]
+        for key, watcher in self._watchers.items():
+            if key.startswith(f"{req.namespace}/{kube_ref['name']}@"):
+                return watcher
+        return self._watchers[""]
+
+    def health_refs(self, req: Request) -> list[ObjRef]:
+        spec = req.spec
+        if spec.get("wait"):
+            return [
+                ObjRef(
+                    str(o["apiVersion"]),
+                    str(o["kind"]),
+                    str(o["metadata"].get("namespace") or ""),
+                    str(o["metadata"]["name"]),
+                )
+                for o in req.scratch.get("objects") or []
+                if not plan.skipped(o)
+            ]
+        refs = []
+        for check in spec.get("healthChecks") or []:
+            refs.append(
+                ObjRef(
+                    str(check.get("apiVersion") or "v1"),
+                    str(check["kind"]),
+                    str(check.get("namespace") or req.namespace),
+                    str(check["name"]),
+                )
+            )
+        return refs
+
+    async def wait_healthy(
+        self, req: Request, refs: Sequence[ObjRef], *, timeout: float, custom: Sequence[Mapping[str, Any]]
+    ) -> str | None:
+        """None when every object is healthy; otherwise Flux's HealthCheckFailed message."""
+        result = await self._watcher(req).wait(list(refs), timeout=timeout, fail_fast=True, custom=list(custom))
+        if result.healthy:
+            return None
+        return result.message()
+
+    async def wait_deleted(
+        self, client: Client, coords: Sequence[tuple[str, str, str, str, str]], *, timeout: float
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pending = list(coords)
+        while pending and loop.time() < deadline:
+            still = []
+            for ns, name, group, version, kind in pending:
+                api_version = f"{group}/{version}" if group else version
+                try:
+                    res = await client.resource_for(api_version, kind)
+                except ApiError:
+                    continue
+                if await client.get_or_none(res, name, ns or None) is not None:
+                    still.append((ns, name, group, version, kind))
+            pending = still
+            if pending:
+                await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        for watcher in self._watchers.values():
+            await watcher.stop()
+        for c in self._clients.values():
+            await c.close()
