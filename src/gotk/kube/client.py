@@ -59,6 +59,7 @@ class Client:
         if self._session is not None:
             await self._session.close()
             self._session = None
+            await asyncio.sleep(0)  # let the connector's transports finish closing
 
     async def __aenter__(self) -> Client:
         return self

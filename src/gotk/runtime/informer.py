@@ -102,7 +102,7 @@ class Informer:
     async def _relist(self) -> None:
         page = await self.client.list(self.resource, self.namespace, label_selector=self.label_selector)
         self.relists += 1
-        fresh = {key_of(o): o for o in page["items"]}
+        fresh = {key_of(_slim(o)): o for o in page["items"]}
         old_store = self._store
         self._store = fresh
         self._rv = page["metadata"]["resourceVersion"]
@@ -133,6 +133,7 @@ class Informer:
                 continue
             obj.setdefault("apiVersion", self.resource.api_version)
             obj.setdefault("kind", self.resource.kind)
+            _slim(obj)
             key = key_of(obj)
             old = self._store.get(key)
             if kind == "DELETED":
@@ -151,6 +152,14 @@ class Informer:
                 handler(old, new)
             except Exception:
                 log.exception("informer handler failed")
+
+
+def _slim(obj: Obj) -> Obj:
+    """Drop managedFields: nothing reads them from the cache, and they are often half an object's size."""
+    meta = obj.get("metadata")
+    if meta:
+        meta.pop("managedFields", None)
+    return obj
 
 
 def _rv(obj: Obj) -> str:

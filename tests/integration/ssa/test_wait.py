@@ -52,6 +52,7 @@ WIDGET_CRD: dict[str, Any] = {
 async def client(cluster: Any) -> AsyncIterator[Client]:
     async with Client(config.load(cluster.kubeconfig)) as c:
         yield c
+    await asyncio.sleep(0.05)  # let the closed transports run their connection_lost before the loop may close
 
 
 @pytest.fixture

@@ -260,7 +260,7 @@ def pod(phase: str | None, conditions: list[Obj] | None = None, created: datetim
     )
 
 
-CRASH = {
+CRASH: Obj = {
     "containerStatuses": [
         {"name": "app", "state": {"waiting": {"reason": "CrashLoopBackOff"}}},
         {"name": "ok", "state": {"running": {}}},

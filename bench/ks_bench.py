@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Kustomization fan-out benchmark: `../shared/bench/ks-workload.py` against gotk on a fresh local control plane.
+
+  .venv/bin/python bench/ks_bench.py N [--concurrent C] [--qps Q] [--burst B] [--keep]
+
+Starts etcd, kube-apiserver, kcm, scheduler and kwok (the supervisor in gotk.testing), a smart-HTTP git
+server with the workload's repository, and gotk's source and kustomize controllers as one separate process
+(`flux controllers run`), then runs the shared workload with the controller's and kube-apiserver's pids and
+prints its JSON line: seconds from the first Kustomization created until all are Ready, max RSS, CPU seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from gotk.testing.controlplane import ControlPlane, install_gotk
+from gotk.testing.gitserver import GitHttpServer
+from gotk.testing.processes import free_ports
+
+WORKLOAD = Path(__file__).resolve().parents[2] / "shared" / "bench" / "ks-workload.py"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int)
+    parser.add_argument("--concurrent", type=int, default=20)
+    parser.add_argument("--qps", type=float, default=50)
+    parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument(
+        "--kcm-qps",
+        type=int,
+        default=0,
+        help="raise kube-controller-manager's client QPS (default: its own 20/30, as in the Flux baseline)",
+    )
+    args = parser.parse_args()
+    if not WORKLOAD.exists():
+        raise SystemExit(f"workload not found: {WORKLOAD}")
+    work = Path(tempfile.mkdtemp(prefix="gotk-ksbench-"))
+    extra = {}
+    if args.kcm_qps:
+        extra["kube-controller-manager"] = [f"--kube-api-qps={args.kcm_qps}", f"--kube-api-burst={args.kcm_qps * 2}"]
+    cp = ControlPlane(work / "cluster", extra_args=extra)
+    controllers: subprocess.Popen[bytes] | None = None
+    try:
+        cp.start()
+        install_gotk(cp)
+        (work / "git").mkdir()
+        subprocess.run([sys.executable, str(WORKLOAD), "repo", str(work / "git")], check=True)
+        with GitHttpServer(work / "git") as server:
+            storage_port, health_port, metrics_port = free_ports(3)
+            log = open(work / "controllers.log", "wb")
+            controllers = subprocess.Popen(
+                [sys.executable, "-m", "gotk.cli.main", "--kubeconfig", str(cp.kubeconfig), "controllers", "run",
+                 "--controllers", "source,kustomize", "--concurrent", str(args.concurrent),
+                 "--kube-api-qps", str(args.qps), "--kube-api-burst", str(args.burst),
+                 "--storage-path", str(work / "storage"), "--storage-addr", f"127.0.0.1:{storage_port}",
+                 "--health-addr", f"127.0.0.1:{health_port}", "--metrics-addr", f"127.0.0.1:{metrics_port}",
+                 "--log-level", os.environ.get("GOTK_LOG_LEVEL", "error")],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{health_port}/readyz", timeout=1)
+                    break
+                except OSError:
+                    if controllers.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit(f"controllers did not start; see {work / 'controllers.log'}") from None
+                    time.sleep(0.2)
+            apiserver = cp.processes["kube-apiserver"].pid
+            env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig))
+            env["PATH"] = f"{Path(sys.prefix) / 'bin'}{os.pathsep}{env['PATH']}"
+            kcm = f"kcm qps={args.kcm_qps}" if args.kcm_qps else "kcm default qps"
+            print(f"gotk: concurrent={args.concurrent} qps={args.qps} burst={args.burst}; {kcm}", file=sys.stderr)
+            subprocess.run(
+                [sys.executable, str(WORKLOAD), "run", str(args.n), server.url_for("bench.git"),
+                 "--pids", f"{controllers.pid},{apiserver}"],
+                env=env, check=True,
+            )
+    finally:
+        if controllers is not None:
+            controllers.terminate()
+            try:
+                controllers.wait(30)
+            except subprocess.TimeoutExpired:
+                controllers.kill()
+        cp.stop()
+        if args.keep:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
