@@ -59,13 +59,35 @@ def main() -> None:
             storage_port, health_port, metrics_port = free_ports(3)
             log = open(work / "controllers.log", "wb")
             controllers = subprocess.Popen(
-                [sys.executable, "-m", "gotk.cli.main", "--kubeconfig", str(cp.kubeconfig), "controllers", "run",
-                 "--controllers", "source,kustomize", "--concurrent", str(args.concurrent),
-                 "--kube-api-qps", str(args.qps), "--kube-api-burst", str(args.burst),
-                 "--storage-path", str(work / "storage"), "--storage-addr", f"127.0.0.1:{storage_port}",
-                 "--health-addr", f"127.0.0.1:{health_port}", "--metrics-addr", f"127.0.0.1:{metrics_port}",
-                 "--log-level", os.environ.get("GOTK_LOG_LEVEL", "error")],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "gotk.cli.main",
+                    "--kubeconfig",
+                    str(cp.kubeconfig),
+                    "controllers",
+                    "run",
+                    "--controllers",
+                    "source,kustomize",
+                    "--concurrent",
+                    str(args.concurrent),
+                    "--kube-api-qps",
+                    str(args.qps),
+                    "--kube-api-burst",
+                    str(args.burst),
+                    "--storage-path",
+                    str(work / "storage"),
+                    "--storage-addr",
+                    f"127.0.0.1:{storage_port}",
+                    "--health-addr",
+                    f"127.0.0.1:{health_port}",
+                    "--metrics-addr",
+                    f"127.0.0.1:{metrics_port}",
+                    "--log-level",
+                    os.environ.get("GOTK_LOG_LEVEL", "error"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             deadline = time.monotonic() + 60
             while True:
@@ -82,9 +104,17 @@ def main() -> None:
             kcm = f"kcm qps={args.kcm_qps}" if args.kcm_qps else "kcm default qps"
             print(f"gotk: concurrent={args.concurrent} qps={args.qps} burst={args.burst}; {kcm}", file=sys.stderr)
             subprocess.run(
-                [sys.executable, str(WORKLOAD), "run", str(args.n), server.url_for("bench.git"),
-                 "--pids", f"{controllers.pid},{apiserver}"],
-                env=env, check=True,
+                [
+                    sys.executable,
+                    str(WORKLOAD),
+                    "run",
+                    str(args.n),
+                    server.url_for("bench.git"),
+                    "--pids",
+                    f"{controllers.pid},{apiserver}",
+                ],
+                env=env,
+                check=True,
             )
     finally:
         if controllers is not None:
