@@ -155,7 +155,12 @@ class KustomizationReconciler:
     async def reconcile_apply(self, req: Request) -> Result | None:
         objects: list[Obj] = req.scratch["objects"]
         client: Client = req.scratch["client"]
-        manager = ResourceManager(client, field_manager=FIELD_MANAGER, concurrency=self.settings.concurrent_ssa)
+        manager = ResourceManager(
+            client,
+            field_manager=FIELD_MANAGER,
+            concurrency=self.settings.concurrent_ssa,
+            memory=self.targets.memory(req),
+        )
         started = time.monotonic()
         try:
             changes = await manager.apply_all_staged(

@@ -19,6 +19,7 @@ from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError
 from gotk.runtime.settings import Settings
 from gotk.ssa import plan
+from gotk.ssa.apply import ApplyMemory
 from gotk.ssa.wait import HealthWatcher, ObjRef
 
 Obj = dict[str, Any]
@@ -51,6 +52,13 @@ class Targets:
         self._clients: dict[str, Client] = {}
         self._watchers: dict[str, HealthWatcher] = {}
         self._watchers[""] = HealthWatcher(client)
+        self._memories: dict[str, ApplyMemory] = {}
+
+    def memory(self, req: Request) -> ApplyMemory:
+        """What was last applied in the Kustomization's target cluster (the local one, or a kubeConfig's)."""
+        ref = (req.spec.get("kubeConfig") or {}).get("secretRef") or {}
+        key = f"{req.namespace}/{ref['name']}" if ref.get("name") else ""
+        return self._memories.setdefault(key, ApplyMemory())
 
     async def source(self, kind: str, namespace: str, name: str) -> Obj | None:
         informer = self.sources.get(kind)

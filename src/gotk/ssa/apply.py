@@ -19,6 +19,7 @@ from gotk.ssa import plan
 
 Obj = dict[str, Any]
 T = TypeVar("T")
+PREFETCH_MIN = 16  # objects of one kind in one namespace before a LIST replaces single GETs
 
 
 class ApplyError(Exception):
@@ -38,6 +39,38 @@ class _Planned:
     live: Obj | None
     dry: Obj | None = None
     action: str = plan.UNCHANGED
+    fingerprint: str = ""
+
+
+class ApplyMemory:
+    """What this process last applied to each object, and the resourceVersion the object had then.
+
+    When an object still has that resourceVersion and the desired state has the same fingerprint, an apply
+    would change nothing, so its dry-run is skipped. Any change by anyone bumps the resourceVersion.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._seen: dict[str, tuple[str, str]] = {}
+
+    @staticmethod
+    def _key(obj: Mapping[str, Any]) -> str:
+        return f"{obj.get('apiVersion')}|{plan.obj_id(obj)}"
+
+    def unchanged(self, desired: Mapping[str, Any], fingerprint: str, live: Mapping[str, Any]) -> bool:
+        rv = (live.get("metadata") or {}).get("resourceVersion")
+        return self._seen.get(self._key(desired)) == (fingerprint, rv)
+
+    def remember(self, desired: Mapping[str, Any], fingerprint: str, live: Mapping[str, Any]) -> None:
+        rv = (live.get("metadata") or {}).get("resourceVersion")
+        if not rv:
+            return
+        if len(self._seen) >= self.max_entries:
+            self._seen.clear()
+        self._seen[self._key(desired)] = (fingerprint, str(rv))
+
+    def forget(self, obj: Mapping[str, Any]) -> None:
+        self._seen.pop(self._key(obj), None)
 
 
 def _is_immutable(exc: ApiError) -> bool:
@@ -55,7 +88,9 @@ class ResourceManager:
         field_manager: str,
         concurrency: int = 8,
         override_managers: Sequence[str] = plan.DEFAULT_OVERRIDE_MANAGERS,
+        memory: ApplyMemory | None = None,
     ) -> None:
+        self.memory = memory
         self.client = client
         self.field_manager = field_manager
         self.concurrency = concurrency
@@ -102,7 +137,8 @@ class ResourceManager:
                 changes.add(o, plan.SKIPPED)
 
         # plan: look up every object and dry-run the whole stage before writing anything
-        results = await self._gather(todo, lambda o: self._plan(o, ignore, force))
+        known = await self._prefetch(todo)
+        results = await self._gather(todo, lambda o: self._plan(o, ignore, force, known))
         errors: dict[str, str] = {}
         planned: list[_Planned] = []
         for obj, res in zip(todo, results, strict=True):
@@ -125,11 +161,40 @@ class ResourceManager:
             changes.add(p.desired, p.action)
         return changes
 
-    async def _plan(self, obj: Obj, ignore: Callable[[Obj], list[str]] | None, force: bool) -> _Planned:
+    async def _prefetch(self, objects: Sequence[Obj]) -> dict[tuple[str, str, str], Obj]:
+        """Live objects we already own, by (apiVersion/kind, namespace, name): one LIST per large group
+        (selected by our owner labels) instead of one GET per object. Objects not found are looked up singly."""
+        groups: dict[tuple[str, str, str], list[Obj]] = {}
+        for obj in objects:
+            meta = obj.get("metadata") or {}
+            key = (str(obj.get("apiVersion")), str(obj.get("kind")), str(meta.get("namespace") or ""))
+            groups.setdefault(key, []).append(obj)
+        found: dict[tuple[str, str, str], Obj] = {}
+        for (api_version, kind, namespace), members in groups.items():
+            labels = (members[0].get("metadata") or {}).get("labels") or {}
+            owner = {k: v for k, v in labels.items() if k in plan.OWNER_LABELS}
+            if len(members) < PREFETCH_MIN or len(owner) != len(plan.OWNER_LABELS):
+                continue
+            res = await self.resource(members[0])
+            selector = ",".join(f"{k}={v}" for k, v in sorted(owner.items()))
+            page = await self.client.list(res, namespace if res.namespaced else None, label_selector=selector)
+            for live in page["items"]:
+                found[(f"{api_version}/{kind}", namespace, live["metadata"]["name"])] = live
+        return found
+
+    async def _plan(
+        self,
+        obj: Obj,
+        ignore: Callable[[Obj], list[str]] | None,
+        force: bool,
+        known: Mapping[tuple[str, str, str], Obj],
+    ) -> _Planned:
         res = await self.resource(obj)
         meta = obj["metadata"]
         namespace = meta.get("namespace") if res.namespaced else None
-        live = await self.client.get_or_none(res, meta["name"], namespace)
+        live = known.get((f"{obj.get('apiVersion')}/{obj.get('kind')}", str(meta.get("namespace") or ""), meta["name"]))
+        if live is None:
+            live = await self.client.get_or_none(res, meta["name"], namespace)
         desired = obj
         if live is not None and ignore is not None:
             paths = ignore(obj)
@@ -141,6 +206,15 @@ class ResourceManager:
         if live is not None and policy == "ifnotpresent":
             p.action = plan.SKIPPED
             return p
+        fingerprint = plan.fingerprint(desired)
+        p.fingerprint = fingerprint
+        if (
+            live is not None
+            and self.memory is not None
+            and self.memory.unchanged(desired, fingerprint, live)
+            and not self._needs_takeover(live, policy)
+        ):
+            return p  # applied by us in this state and untouched since: no dry-run needed
         try:
             p.dry = await self.client.apply(res, desired, field_manager=self.field_manager, force=True, dry_run=True)
         except ApiError as exc:
@@ -153,6 +227,8 @@ class ResourceManager:
             p.action = plan.CREATED
         elif plan.differs(live, p.dry) or self._needs_takeover(live, policy):
             p.action = plan.CONFIGURED
+        elif self.memory is not None:
+            self.memory.remember(desired, fingerprint, live)
         return p
 
     def _needs_takeover(self, live: Obj, policy: str) -> bool:
@@ -171,14 +247,16 @@ class ResourceManager:
                     if not (exc.conflict or exc.invalid):
                         raise
         try:
-            await self.client.apply(res, obj, field_manager=self.field_manager, force=True)
+            result = await self.client.apply(res, obj, field_manager=self.field_manager, force=True)
         except ApiError as exc:
             recreate = force or plan.annotation(obj, plan.FORCE_ANNOTATION).lower() == "enabled"
             if not (recreate and _is_immutable(exc) and live is not None):
                 raise
             await self.client.delete(res, meta["name"], namespace, propagation="Background")
             await self._wait_gone(res, meta["name"], namespace, 60.0)
-            await self.client.apply(res, obj, field_manager=self.field_manager, force=True)
+            result = await self.client.apply(res, obj, field_manager=self.field_manager, force=True)
+        if self.memory is not None and p.fingerprint:
+            self.memory.remember(obj, p.fingerprint, result)
 
     async def _wait_gone(self, res: Resource, name: str, namespace: str | None, timeout: float) -> None:
         loop = asyncio.get_running_loop()

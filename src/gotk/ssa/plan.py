@@ -6,6 +6,8 @@ Everything here takes and returns plain dicts; nothing talks to the API server.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,7 @@ LEGACY_ANNOTATIONS = (
     "fluxcd.io/sync-gc-mark",
 )
 SSA_ANNOTATION = "kustomize.toolkit.fluxcd.io/ssa"
+OWNER_LABELS = ("kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace")
 FORCE_ANNOTATION = "kustomize.toolkit.fluxcd.io/force"
 PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
 RECONCILE_ANNOTATION = "kustomize.toolkit.fluxcd.io/reconcile"
@@ -155,6 +158,11 @@ def comparable(obj: Mapping[str, Any]) -> Obj:
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_META}
     out["metadata"] = meta
     return out
+
+
+def fingerprint(obj: Mapping[str, Any]) -> str:
+    """A digest of the desired object, to recognise an unchanged desired state cheaply."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def differs(live: Mapping[str, Any] | None, dry_run: Mapping[str, Any]) -> bool:
