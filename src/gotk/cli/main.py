@@ -31,6 +31,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("gotk.cli.create", "create"),
     ("gotk.cli.delete", "delete"),
     ("gotk.cli.export", "export"),
+    ("gotk.cli.build", "build"),
+    ("gotk.cli.diff", "diff"),
+    ("gotk.cli.tree", "tree"),
 ]
 
 

@@ -1,0 +1,165 @@
+"""`flux diff kustomization NAME --path DIR`: preview what applying local manifests would change.
+
+Builds --path like `flux build kustomization`, then server-side dry-runs every object and prints
+flux's report (gotk.cli.kdiff). Exit status as flux2's cmd/flux/diff_kustomization.go: 0 when nothing
+differs, 1 when something would change (with a ⚠️ line), 2 when the diff itself failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from gotk.cli import goflags, kdiff, kubeclient, localbuild, output
+from gotk.cli.build import common_options, parse_local_sources
+from gotk.cli.context import Globals
+from gotk.cli.flags import AliasGroup, timeout_seconds, with_globals
+from gotk.cli.output import CommandError
+from gotk.kube.client import Client
+
+CHANGED = "identified at least one change, exiting with non-zero exit code"
+_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # briandowns/spinner CharSets[14]
+
+
+class Spinner:
+    """flux's progress bar: a spinner on stdout, shown only when stdout is a terminal."""
+
+    def __init__(self, text: str = " Kustomization diffing... running dry-run") -> None:
+        self.text = text
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if sys.stdout.isatty():
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.wait(0.1):
+            sys.stdout.write(f"\r{_FRAMES[i % len(_FRAMES)]}{self.text}")
+            sys.stdout.flush()
+            i += 1
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()
+
+
+class DiffCommand(goflags.FluxCommand):
+    """Also takes `--progress-bar=false|true`, a boolean flag that defaults to true."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rewritten = []
+        for arg in args:
+            name, eq, value = arg.partition("=")
+            if name == "--progress-bar" and eq and value in ("0", "f", "F", "FALSE", "false", "False"):
+                arg = "--no-progress-bar"
+            elif name == "--progress-bar" and eq and value in ("1", "t", "T", "TRUE", "true", "True"):
+                arg = "--progress-bar"
+            rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    output.failure(message)
+    sys.exit(code)
+
+
+async def run_diff(client: Client, opts: localbuild.Options) -> kdiff.Result:
+    """Build and diff one Kustomization; with --recursive, diff the Kustomizations it builds too."""
+    ks, objects = await localbuild.build(client, opts, single=True)
+    result = await kdiff.diff_all(client, ks, objects)
+    if not opts.recursive:
+        return result
+    extra: list[str] = []
+    for obj in objects:
+        if not localbuild.is_kustomization(obj) or localbuild.same(obj, ks):
+            continue
+        subject = f"Kustomization/{obj['metadata'].get('namespace')}/{obj['metadata'].get('name')}"
+        if f"► {subject} created\n" in result.output:
+            continue
+        if localbuild.spec_of(obj).get("kubeConfig") is not None:
+            extra.append(f"⚠️ {subject} skipped: diff not supported for remote clusters\n")
+            continue
+        try:
+            child = await run_diff(client, localbuild.child_options(opts, obj))
+        except CommandError as exc:
+            result.errors.append(str(exc))
+            continue
+        result.errors.extend(child.errors)
+        if child.changed:
+            result.changed = True
+            extra.append(f"📁 {subject} changed\n{child.output}")
+    result.output += "".join(extra)
+    return result
+
+
+@click.command("kustomization", cls=DiffCommand, help="Diff Kustomization")
+@click.argument("name", required=False)
+@common_options
+@click.option("--progress-bar/--no-progress-bar", default=True, help="Boolean to set the progress bar.")
+@click.option("--ignore-not-found", is_flag=True, help="Ignore Kustomization not found errors on the cluster.")
+@with_globals
+def diff_kustomization(g: Globals, name: str | None, **flags: Any) -> None:
+    if not name:
+        raise CommandError("kustomization name is required")
+    path = str(flags["path"])
+    if not path or not Path(path).is_dir():
+        _fail(f'invalid resource path "{path}"', 2)
+    file = str(flags["kustomization_file"])
+    if file and not Path(file).is_file():
+        raise CommandError(f'invalid kustomization file "{file}"')
+    opts = localbuild.Options(
+        name=name,
+        namespace=g.namespace,
+        path=Path(path).absolute(),
+        kustomization_file=Path(file) if file else None,
+        strict_substitute=bool(flags["strict_substitute"]),
+        ignore_paths=goflags.string_slice(flags["ignore_paths"]),
+        ignore_not_found=bool(flags["ignore_not_found"]),
+        recursive=bool(flags["recursive"]),
+        local_sources=parse_local_sources(flags["local_sources"]),
+    )
+    seconds = timeout_seconds(g)
+    spinner = Spinner() if flags["progress_bar"] else None
+
+    async def body(client: Client) -> kdiff.Result:
+        async with asyncio.timeout(seconds):
+            return await run_diff(client, opts)
+
+    if spinner is not None:
+        spinner.start()
+    try:
+        result = kubeclient.run(g, body)
+    except CommandError as exc:
+        _fail(str(exc), 2)
+    except TimeoutError:
+        _fail("context deadline exceeded", 2)
+    finally:
+        if spinner is not None:
+            spinner.stop()
+    error = result.error()
+    if error is not None:
+        _fail(error, 2)
+    click.echo(result.output, nl=False)
+    if result.changed:
+        output.warning(CHANGED)
+        sys.exit(1)
+
+
+@click.group("diff", cls=AliasGroup)
+def diff() -> None:
+    """Diff a flux resource."""
+
+
+assert isinstance(diff, AliasGroup)
+diff.add_aliased(diff_kustomization, ("ks",))
