@@ -13,7 +13,7 @@ import yaml
 from gotk.kube import config as kubeconfig
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import SECRETS
+from gotk.kube.resources import SECRETS, SERVICE_ACCOUNTS
 from gotk.runtime.informer import Informer
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError
@@ -39,6 +39,22 @@ STATUS_KINDS = frozenset(
         "PodDisruptionBudget",
     }
 )
+
+
+FILE_KEYS = {
+    "clusters": ("certificate-authority",),
+    "users": ("client-certificate", "client-key", "tokenFile", "exec", "auth-provider"),
+}
+
+
+def file_references(doc: Mapping[str, Any]) -> list[str]:
+    """Kubeconfig entries that would read the controller's own files or run its programs (refused)."""
+    found: list[str] = []
+    for section, keys in FILE_KEYS.items():
+        for item in doc.get(section) or []:
+            body = item.get(section[:-1]) or {}
+            found.extend(f"{section[:-1]} {item.get('name')!r}: {k}" for k in keys if body.get(k))
+    return found
 
 
 class Targets:
@@ -88,6 +104,16 @@ class Targets:
             self._clients[ckey] = found
         return found
 
+    async def can_impersonate(self, req: Request) -> bool:
+        """Flux's CanImpersonate: the account to impersonate, if any, still exists (read with our own client)."""
+        sa = req.spec.get("serviceAccountName") or self.settings.default_service_account
+        if not sa:
+            return True
+        try:
+            return await self.client.get_or_none(SERVICE_ACCOUNTS, sa, req.namespace) is not None
+        except ApiError:
+            return False
+
     async def _remote(self, namespace: str, ref: Mapping[str, str]) -> tuple[Client, str]:
         name = ref["name"]
         try:
@@ -106,6 +132,13 @@ class Targets:
         found = self._clients.get(cache_key)
         if found is None:
             doc = yaml.load(base64.b64decode(data[key]), Loader=yaml.CSafeLoader) or {}
+            unsafe = file_references(doc)
+            if unsafe:
+                message = (
+                    f"kubeConfig secret '{namespace}/{name}' refers to files on the controller's disk "
+                    f"({', '.join(unsafe)}): embed the data instead (e.g. certificate-authority-data)"
+                )
+                raise GenericError("ReconciliationFailed", message)
             try:
                 cfg = kubeconfig.from_dict(doc, source=f"secret {namespace}/{name}")
             except kubeconfig.ConfigError as exc:
@@ -127,15 +160,12 @@ class Targets:
     def health_refs(self, req: Request) -> list[ObjRef]:
         spec = req.spec
         if spec.get("wait"):
+            changes: plan.ChangeSet | None = req.scratch.get("changes")
+            skipped = {i for i, _, action in changes.entries if action == plan.SKIPPED} if changes else set()
             return [
-                ObjRef(
-                    str(o["apiVersion"]),
-                    str(o["kind"]),
-                    str(o["metadata"].get("namespace") or ""),
-                    str(o["metadata"]["name"]),
-                )
+                ObjRef.of(o)
                 for o in req.scratch.get("objects") or []
-                if not plan.skipped(o)
+                if not plan.skipped(o) and plan.obj_id(o) not in skipped
             ]
         refs = []
         for check in spec.get("healthChecks") or []:

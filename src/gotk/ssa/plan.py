@@ -65,22 +65,29 @@ def group_of(obj: Mapping[str, Any]) -> str:
     return api_version.split("/", 1)[0] if "/" in api_version else ""
 
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
 def obj_id(obj: Mapping[str, Any]) -> str:
-    """Flux's inventory id: `<namespace>_<name>_<group>_<kind>`."""
+    """Flux's inventory id: `<namespace>_<name>_<group>_<kind>`; RBAC names write `:` as `__`, as Flux does."""
     meta = obj.get("metadata") or {}
-    return f"{meta.get('namespace') or ''}_{meta.get('name')}_{group_of(obj)}_{obj.get('kind')}"
+    group = group_of(obj)
+    name = str(meta.get("name"))
+    if group == RBAC_GROUP:
+        name = name.replace(":", "__")
+    return f"{meta.get('namespace') or ''}_{name}_{group}_{obj.get('kind')}"
 
 
 def parse_id(entry_id: str) -> tuple[str, str, str, str]:
-    """(namespace, name, group, kind) of an inventory id."""
-    namespace, name, group, kind = entry_id.split("_", 3) if entry_id.count("_") == 3 else _split_id(entry_id)
-    return namespace, name, group, kind
-
-
-def _split_id(entry_id: str) -> list[str]:
-    # names cannot contain "_", but be lenient: namespace first, kind last, group second to last
+    """(namespace, name, group, kind) of an inventory id (names cannot contain `_`; RBAC `__` is `:`)."""
     parts = entry_id.split("_")
-    return [parts[0], "_".join(parts[1:-2]), parts[-2], parts[-1]]
+    if len(parts) < 4:
+        raise ValueError(f"invalid inventory id {entry_id!r}")
+    namespace, group, kind = parts[0], parts[-2], parts[-1]
+    name = "_".join(parts[1:-2])
+    if group == RBAC_GROUP:
+        name = name.replace("__", ":")
+    return namespace, name, group, kind
 
 
 def subject(obj: Mapping[str, Any]) -> str:
@@ -91,7 +98,9 @@ def subject(obj: Mapping[str, Any]) -> str:
 
 
 def annotation(obj: Mapping[str, Any], key: str) -> str:
-    return str(((obj.get("metadata") or {}).get("annotations") or {}).get(key) or "")
+    """The value of annotation `key`, else of label `key` (Flux's selectors match either), else ""."""
+    meta = obj.get("metadata") or {}
+    return str((meta.get("annotations") or {}).get(key) or (meta.get("labels") or {}).get(key) or "")
 
 
 def is_disabled(obj: Mapping[str, Any], key: str) -> bool:
@@ -232,6 +241,76 @@ def remove_paths(obj: Obj, pointers: Iterable[str]) -> None:
                 node.pop(last, None)
             elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
                 node.pop(int(last))
+
+
+def adopt_paths(desired: Obj, live: Mapping[str, Any], pointers: Iterable[str], manager: str) -> None:
+    """Keep the live value of each JSON Pointer path (`spec.ignore`), as Flux's drift rules do.
+
+    A path another Apply manager owns is stripped from `desired`; otherwise `desired` takes the live value
+    (or loses the path when live has none). Only stripping would hand a field we own back to its default.
+    """
+    for pointer in pointers:
+        parts = _pointer_parts(pointer)
+        if not parts:
+            continue
+        found, value = _lookup(live, parts)
+        if not found or _owned_by_other_applier(live, parts, manager):
+            remove_paths(desired, [pointer])
+        elif not _assign(desired, parts, copy.deepcopy(value)):
+            remove_paths(desired, [pointer])
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+def _lookup(obj: Any, parts: list[str]) -> tuple[bool, Any]:
+    node = obj
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False, None
+    return True, node
+
+
+def _assign(obj: Obj, parts: list[str], value: Any) -> bool:
+    node: Any = obj
+    for part in parts[:-1]:
+        if isinstance(node, dict):
+            node = node.setdefault(part, {})
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    last = parts[-1]
+    if isinstance(node, dict):
+        node[last] = value
+        return True
+    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+        return True
+    return False
+
+
+def _owned_by_other_applier(live: Mapping[str, Any], parts: list[str], manager: str) -> bool:
+    """Whether another Apply manager's fieldsV1 reaches the path (list items count as reached)."""
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("operation") != "Apply" or entry.get("manager") == manager or entry.get("subresource"):
+            continue
+        node: Any = entry.get("fieldsV1") or {}
+        for part in parts:
+            if isinstance(node, dict) and f"f:{part}" in node:
+                node = node[f"f:{part}"]
+            elif part.isdigit() and isinstance(node, dict) and any(k.startswith(("k:", "v:", "i:")) for k in node):
+                return True  # a list item: fieldsV1 keys items by value, not by index
+            else:
+                break
+        else:
+            return True
+    return False
 
 
 def _child(node: Any, part: str) -> Any:

@@ -34,3 +34,11 @@ def test_bounded() -> None:
         o["metadata"]["name"] = f"n{i}"  # type: ignore[index]
         memory.remember(o, plan.fingerprint(o), o)
     assert len(memory._seen) <= 2
+
+
+def test_inventory_ids_match_flux_for_rbac_names() -> None:
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "system:foo"}}
+    assert plan.obj_id(role) == "_system__foo_rbac.authorization.k8s.io_ClusterRole"
+    assert plan.parse_id(plan.obj_id(role)) == ("", "system:foo", "rbac.authorization.k8s.io", "ClusterRole")
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "ns"}}
+    assert plan.parse_id(plan.obj_id(cm)) == ("ns", "a", "", "ConfigMap")
