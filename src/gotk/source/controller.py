@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gotk.runtime.manager import Manager
 from gotk.runtime.settings import Settings
-from gotk.source import server
+from gotk.source import gitinclude, server
 from gotk.source.bucket import BucketReconciler
 from gotk.source.gitrepository import GitRepositoryReconciler
 from gotk.source.ocirepository import OCIRepositoryReconciler
@@ -39,6 +39,10 @@ async def register(manager: Manager, settings: Settings) -> None:
         retention_records=settings.artifact_retention_records,
         retention_ttl=settings.artifact_retention_ttl,
     )
-    manager.add(GitRepositoryReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)
+    git = manager.add(
+        GitRepositoryReconciler(storage, requeue_dependency=settings.requeue_dependency),
+        concurrency=settings.concurrent_source or manager.options.concurrent,
+    )
+    git.informer.add_handler(gitinclude.watch(git.informer.list, git.enqueue))  # includers follow their includes
     manager.add(OCIRepositoryReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)
     manager.add(BucketReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)

@@ -1,12 +1,15 @@
 """The GitRepository reconciler: storage, source, include, artifact — Flux's steps, in that order.
 
-A no-change reconcile is one ref listing: when the remote revision equals the stored artifact's and the
-observed settings are unchanged, nothing is cloned. Git work runs in threads (libgit2 releases the GIL).
+A no-change reconcile is one ref listing: when the remote revision equals the stored artifact's, the
+observed settings and included artifacts are unchanged and no (re)verification is due, nothing is
+cloned. Signature checks live in `gotk.source.gitverify`. Git work runs in threads (libgit2 releases
+the GIL). `include_watch` re-queues the GitRepositories that include one whose artifact changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -16,15 +19,15 @@ from typing import Any, NoReturn
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.kube.resources import Resource
-from gotk.runtime import artifacts, conditions, durations
+from gotk.runtime import conditions, durations
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import ignore
+from gotk.source import gitinclude, gitverify, ignore
 from gotk.source.git import auth as gitauth
 from gotk.source.git import fetcher, refs
 from gotk.source.git.errors import GitError
-from gotk.source.secrets import SecretError, optional_secret
+from gotk.source.secrets import SecretError, optional_secret, secret_data
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
@@ -80,9 +83,12 @@ def observed_settings(spec: Obj) -> Obj:
     }
 
 
-def settings_changed(obj: Obj) -> bool:
+def content_config_changed(obj: Obj, includes: Sequence[Obj]) -> bool:
+    """Flux's gitContentConfigChanged: must the artifact be rebuilt even for the same commit?"""
     status = obj.get("status") or {}
-    return any(status.get(k) != v for k, v in observed_settings(obj.get("spec") or {}).items())
+    if any(status.get(k) != v for k, v in observed_settings(obj.get("spec") or {}).items()):
+        return True
+    return gitverify.requires_verification(obj) or gitinclude.changed(includes, status.get("includedArtifacts"))
 
 
 class GitRepositoryReconciler:
@@ -92,8 +98,9 @@ class GitRepositoryReconciler:
     resource = GITREPOSITORIES
     condition_table = CONDITIONS
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, requeue_dependency: float = gitinclude.REQUEUE) -> None:
         self.storage = storage
+        self.requeue_dependency = requeue_dependency
 
     def steps(self) -> Sequence[NamedStep]:
         return (
@@ -132,23 +139,22 @@ class GitRepositoryReconciler:
         return None
 
     async def reconcile_source(self, req: Request) -> Result | None:
-        """Resolve the ref with one listing; clone only when the revision or the settings changed."""
+        """Resolve the ref with one listing; clone only when the revision or the content config changed,
+        then verify signatures as `spec.verify` asks."""
         spec = req.spec
+        if conditions.is_false(req.obj, sc.SOURCE_VERIFIED):
+            conditions.delete(req.obj, sc.SOURCE_VERIFIED)  # a failed verification is re-evaluated
         url = str(spec.get("url") or "")
-        try:
-            data = await optional_secret(req.client, req.namespace, spec.get("secretRef"), "spec.secretRef")
-            auth = gitauth.from_secret(url, data)
-        except gitauth.InvalidURLError as exc:
-            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.URL_INVALID, str(exc))
-            raise StallingError(sc.URL_INVALID, str(exc)) from None
-        except (SecretError, GitError) as exc:
-            message = f"failed to configure authentication options: {exc}"
-            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
-            raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
+        auth = await self._auth(req, url)
+        includes = await gitinclude.fetch(req, GITREPOSITORIES, requeue=self.requeue_dependency)
+        req.scratch["includes"] = includes
+        if gitinclude.changed(includes, req.status.get("includedArtifacts")):
+            message = "building artifact: included artifacts differ from last observed includes"
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING, message)
         ref = refs.RefSpec.from_spec(spec.get("ref"))
         timeout = self.timeout(req.obj)
         artifact = req.status.get("artifact")
-        if artifact and not settings_changed(req.obj):
+        if artifact and not content_config_changed(req.obj, includes):
             # with an artifact in storage, one ref listing decides whether anything changed
             try:
                 resolution = await asyncio.to_thread(fetcher.resolve_remote, url, auth, ref, timeout=timeout)
@@ -156,11 +162,14 @@ class GitRepositoryReconciler:
                 self._fetch_failed(req, exc)
             if artifact.get("revision") == resolution.revision:
                 conditions.delete(req.obj, sc.FETCH_FAILED)
+                if gitverify.mode_of(spec) is None:
+                    gitverify.clear(req)
                 req.scratch["unchanged"] = True
                 return None
         workdir = Path(tempfile.mkdtemp(prefix="gitrepository-"))
         req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
         checkout_dir = workdir / "repo"
+        sparse = spec.get("sparseCheckout") or None
         try:
             commit = await asyncio.to_thread(
                 fetcher.checkout,
@@ -170,59 +179,70 @@ class GitRepositoryReconciler:
                 checkout_dir,
                 depth=1,
                 recurse_submodules=bool(spec.get("recurseSubmodules")),
-                sparse_checkout=spec.get("sparseCheckout") or None,
+                sparse_checkout=sparse,
                 timeout=timeout,
             )
         except GitError as exc:
             self._fetch_failed(req, exc)
         conditions.delete(req.obj, sc.FETCH_FAILED)
+        if sparse:
+            self._check_sparse_paths(req, checkout_dir, sparse)
+        await gitverify.verify_commit(req, commit)
         req.scratch["dir"] = checkout_dir
         req.scratch["commit"] = commit
         if not artifact or artifact.get("revision") != commit.revision:
             message = f"new upstream revision '{commit.revision}'"
-            conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, sc.NEW_REVISION, message)
+            if artifact:
+                conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, sc.NEW_REVISION, message)
             conditions.mark_reconciling(req.obj, meta.PROGRESSING, f"building artifact: {message}")
         return None
+
+    async def _auth(self, req: Request, url: str) -> gitauth.GitAuth:
+        """Credentials from spec.secretRef and the proxy from spec.proxySecretRef, with Flux's failure reasons."""
+        spec = req.spec
+        proxy = ""
+        proxy_name = str((spec.get("proxySecretRef") or {}).get("name") or "")
+        if proxy_name:
+            try:
+                data = await secret_data(req.client, req.namespace, proxy_name, field="spec.proxySecretRef")
+                proxy = gitauth.proxy_from_secret(f"{req.namespace}/{proxy_name}", data)
+            except (SecretError, gitauth.ProxyConfigError) as exc:
+                message = f"failed to configure proxy options: {exc}"
+                conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
+                raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
+        try:
+            data_ = await optional_secret(req.client, req.namespace, spec.get("secretRef"), "spec.secretRef")
+            auth = gitauth.from_secret(url, data_)
+        except gitauth.InvalidURLError as exc:
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.URL_INVALID, str(exc))
+            raise StallingError(sc.URL_INVALID, str(exc)) from None
+        except (SecretError, GitError) as exc:
+            message = f"failed to configure authentication options: {exc}"
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
+            raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
+        return dataclasses.replace(auth, proxy=proxy) if proxy else auth
 
     def _fetch_failed(self, req: Request, exc: GitError) -> NoReturn:
         # as Flux: every clone or listing failure, a rejected credential included, is GitOperationFailed
         conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.GIT_OPERATION_FAILED, str(exc))
         raise GenericError(sc.GIT_OPERATION_FAILED, str(exc)) from None
 
-    async def reconcile_include(self, req: Request) -> Result | None:
-        """Copy each included GitRepository's artifact into `toPath` of the checkout."""
-        includes = req.spec.get("include") or []
-        if not includes or req.scratch.get("unchanged"):
-            conditions.delete(req.obj, sc.INCLUDE_UNAVAILABLE)
-            return None
-        root: Path = req.scratch["dir"]
-        included: list[Obj] = []
-        for inc in includes:
-            name = (inc.get("repository") or {}).get("name", "")
-            other = await req.client.get_or_none(GITREPOSITORIES, name, req.namespace)
-            art = (other or {}).get("status", {}).get("artifact")
-            if not other or not art:
-                message = f"could not get resource for include '{name}': artifact not available"
-                conditions.mark_true(req.obj, sc.INCLUDE_UNAVAILABLE, "NotFound", message)
-                raise GenericError("NotFound", message)
-            to_path = str(inc.get("toPath") or name)
-            target = (root / to_path).resolve()
+    def _check_sparse_paths(self, req: Request, root: Path, sparse: Sequence[str]) -> None:
+        """Every sparseCheckout directory must exist in the checkout (Flux's validateSparseCheckoutPaths)."""
+        for path in sparse:
+            target = (root / str(path)).resolve()
+            problem = ""
             if not target.is_relative_to(root.resolve()):
-                message = f"include '{name}': toPath '{to_path}' escapes the repository root"
-                conditions.mark_true(req.obj, sc.INCLUDE_UNAVAILABLE, sc.INVALID_PATH, message)
-                raise StallingError(sc.INVALID_PATH, message)
-            staging = root.parent / f"include-{name}"
-            try:
-                await artifacts.fetch(art["url"], art["digest"], staging)
-            except artifacts.ArtifactError as exc:
-                message = f"failed to fetch include '{name}': {exc}"
-                conditions.mark_true(req.obj, sc.INCLUDE_UNAVAILABLE, sc.STORAGE_OPERATION_FAILED, message)
-                raise GenericError(sc.STORAGE_OPERATION_FAILED, message) from None
-            from_path = str(inc.get("fromPath") or "")
-            await asyncio.to_thread(_copy_tree, staging / from_path, target)
-            included.append(dict(art))
-        req.status["includedArtifacts"] = included
-        conditions.delete(req.obj, sc.INCLUDE_UNAVAILABLE)
+                problem = f"sparse checkout dir '{path}' cannot be resolved: it leaves the repository"
+            elif not target.exists():
+                problem = f"sparse checkout dir '{path}' does not exist in repository"
+            if problem:
+                self._fetch_failed(req, GitError(f"failed to sparse checkout directories : {problem}"))
+
+    async def reconcile_include(self, req: Request) -> Result | None:
+        """Copy each included artifact (`fromPath` of it) into `toPath` of the checkout."""
+        if req.spec.get("include") and not req.scratch.get("unchanged"):
+            await gitinclude.copy(req, self.storage, req.scratch["dir"], req.scratch["includes"])
         return None
 
     async def reconcile_artifact(self, req: Request) -> Result | None:
@@ -253,7 +273,8 @@ class GitRepositoryReconciler:
             raise GenericError(sc.ARCHIVE_OPERATION_FAILED, message) from None
         previous = (req.status.get("artifact") or {}).get("revision")
         req.status["artifact"] = dict(artifact)
-        for key, value in observed_settings(spec).items():
+        settings = observed_settings(spec) | {"includedArtifacts": req.scratch.get("includes") or None}
+        for key, value in settings.items():
             if value is None:
                 req.status.pop(key, None)
             else:
@@ -277,8 +298,3 @@ class GitRepositoryReconciler:
             await asyncio.to_thread(self.storage.garbage_collect, STORAGE_KIND, req.namespace, req.name, current)
         except OSError as exc:
             req.log.warning("garbage collection of old artifacts failed: %s", exc)
-
-
-def _copy_tree(src: Path, dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=False)

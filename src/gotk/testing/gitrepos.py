@@ -1,12 +1,13 @@
 """Build bare Git repositories for tests and benchmarks with pygit2, without a work tree:
 `make_repo` (first commit, branch, tags), `commit` (add/replace/delete files on a branch or
-any ref), `tag` (lightweight or annotated) and `set_ref`. Served by `gotk.testing.gitserver`.
+any ref), `tag` (lightweight or annotated) and `set_ref`. Commits and annotated tags can be
+signed by a `Signer` (see `gotk.testing.gitsign`). Served by `gotk.testing.gitserver`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ class Gitlink:
 
 
 FileContent = str | bytes | Gitlink | None  # None deletes the path in `commit`
+Signer = Callable[[bytes], str]  # payload -> armored detached signature (PGP or SSH)
 
 AUTHOR_NAME = "gotk test"
 AUTHOR_EMAIL = "test@gotk.invalid"
@@ -66,11 +68,13 @@ def commit(
     branch: str = "main",
     ref: str | None = None,
     parent: str | None = None,
+    signer: Signer | None = None,
 ) -> str:
     """Commit `files` on top of `ref` (default `refs/heads/<branch>`) and move it; return the sha.
 
     Paths use `/`; a None value deletes the path, a `Gitlink` adds a submodule entry. `parent`
     (a sha) starts from that commit instead of the ref's tip (e.g. for `refs/pull/1/head`).
+    With `signer` the commit carries its signature in the `gpgsig` header, as `git commit -S`.
     """
     repo = pygit2.Repository(str(repo_path))
     refname = ref or f"refs/heads/{branch}"
@@ -92,20 +96,36 @@ def commit(
         else:
             entries[path] = (repo.create_blob(content), FileMode.BLOB)
     sig = _signature()
-    oid = repo.create_commit(None, sig, sig, message, _write_tree(repo, entries), parents)
+    tree = _write_tree(repo, entries)
+    if signer is None:
+        oid = repo.create_commit(None, sig, sig, message, tree, parents)
+    else:
+        # pygit2 returns the commit text (its stubs say Oid)
+        payload = str(repo.create_commit_string(sig, sig, message, tree, list[str | pygit2.Oid](parents)))
+        oid = repo.create_commit_with_signature(payload, signer(payload.encode()))
     repo.references.create(refname, oid, force=True)
     return str(oid)
 
 
-def tag(repo_path: Path, name: str, target: str = "main", *, message: str | None = None) -> str:
+def tag(
+    repo_path: Path, name: str, target: str = "main", *, message: str | None = None, signer: Signer | None = None
+) -> str:
     """Tag `target` (a branch name or a sha): annotated when `message` is given. Return the tag's sha
-    (the tag object for annotated tags, the commit for lightweight ones)."""
+    (the tag object for annotated tags, the commit for lightweight ones). With `signer` the
+    annotated tag's signature follows its message, as `git tag -s`."""
     repo = pygit2.Repository(str(repo_path))
     commit_id = repo.revparse_single(target).peel(pygit2.Commit).id
     if message is None:
         repo.references.create(f"refs/tags/{name}", commit_id, force=True)
         return str(commit_id)
-    return str(repo.create_tag(name, commit_id, ObjectType.COMMIT, _signature(), message))
+    if signer is None:
+        return str(repo.create_tag(name, commit_id, ObjectType.COMMIT, _signature(), message))
+    sig = _signature()
+    body = message if message.endswith("\n") else message + "\n"
+    payload = f"object {commit_id}\ntype commit\ntag {name}\ntagger {sig.name} <{sig.email}> {sig.time} +0000\n\n{body}"
+    oid = repo.odb.write(ObjectType.TAG, payload.encode() + signer(payload.encode()).encode())
+    repo.references.create(f"refs/tags/{name}", oid, force=True)
+    return str(oid)
 
 
 def set_ref(repo_path: Path, name: str, sha: str) -> None:

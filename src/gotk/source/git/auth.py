@@ -1,6 +1,7 @@
 """Pure credential handling for Git remotes: parse and validate a GitRepository URL, turn a
 Secret's decoded data into a `GitAuth` following Flux's key rules (username/password,
-bearerToken, identity + known_hosts [+ password], ca.crt/caFile), and keep secrets out of text
+bearerToken, identity + known_hosts [+ password], ca.crt/caFile), read a proxySecretRef's
+`address`/`username`/`password` (`proxy_from_secret`), and keep secrets out of text
 (`redact_url`, `GitAuth.scrub`). No I/O; `gotk.source.git.fetcher` applies the result.
 """
 
@@ -13,7 +14,17 @@ from dataclasses import dataclass, field
 
 from gotk.source.git.errors import AuthConfigError, GitError
 
-__all__ = ["DEFAULT_SSH_USER", "GitAuth", "GitURL", "InvalidURLError", "from_secret", "parse_url", "redact_url"]
+__all__ = [
+    "DEFAULT_SSH_USER",
+    "GitAuth",
+    "GitURL",
+    "InvalidURLError",
+    "ProxyConfigError",
+    "from_secret",
+    "parse_url",
+    "proxy_from_secret",
+    "redact_url",
+]
 
 DEFAULT_SSH_USER = "git"
 SCHEMES = ("http", "https", "ssh")
@@ -84,6 +95,7 @@ class GitAuth:
     ca_pem: bytes = b""
     client_cert: bytes = b""
     client_key: bytes = b""
+    proxy: str = ""  # proxy URL, possibly with userinfo (see `proxy_from_secret`)
 
     @property
     def transport(self) -> str:
@@ -101,6 +113,7 @@ class GitAuth:
             "known_hosts": bool(self.known_hosts),
             "ca": bool(self.ca_pem),
             "client-cert": bool(self.client_cert),
+            "proxy": bool(self.proxy),
         }
         return [name for name, ok in present.items() if ok]
 
@@ -109,12 +122,20 @@ class GitAuth:
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a message (longest first)."""
-        values = [self.password, self.bearer_token, self.url.password]
+        proxy_password = ""
+        if self.proxy:
+            try:
+                proxy_password = urllib.parse.unquote(urllib.parse.urlsplit(self.proxy).password or "")
+            except ValueError:
+                proxy_password = self.proxy  # unparseable: treat the whole value as secret
+        values = [self.password, self.bearer_token, self.url.password, proxy_password]
         values += [v.decode("utf-8", "replace").strip() for v in (self.identity, self.client_key)]
         return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
         """`text` with every secret value replaced by `***`."""
+        if self.proxy:
+            text = text.replace(self.proxy, redact_url(self.proxy))
         for value in self.secrets():
             text = text.replace(value, "***")
         return text
@@ -166,3 +187,43 @@ def from_secret(url: str, data: Mapping[str, bytes] | None) -> GitAuth:
     if bool(auth.client_cert) != bool(auth.client_key):
         raise AuthConfigError(f"invalid '{u.scheme}' auth option: 'tls.crt' and 'tls.key' must be set together")
     return auth
+
+
+PROXY_SCHEMES = ("http", "https", "socks5")
+MAX_PROXY_URL_LENGTH = 2048
+
+
+class ProxyConfigError(GitError):
+    """A proxySecretRef's data is not a usable proxy (Flux's `failed to configure proxy options`)."""
+
+
+def proxy_from_secret(secret: str, data: Mapping[str, bytes]) -> str:
+    """The proxy URL of a proxySecretRef (`secret` is `namespace/name`, for messages): `address`
+    is required and must be an http, https or socks5 URL; `username` (and `password`) become its
+    userinfo. The result holds the password: keep it out of messages (`GitAuth.scrub`)."""
+    if "address" not in data:
+        raise ProxyConfigError(f"secret '{secret}': key 'address' not found")
+    address = _text(data, "address").strip()
+    if not address:
+        raise ProxyConfigError(f"secret '{secret}': proxy address is empty")
+    if len(address) > MAX_PROXY_URL_LENGTH:
+        raise ProxyConfigError(
+            f"secret '{secret}': proxy URL exceeds maximum length of {MAX_PROXY_URL_LENGTH} characters"
+        )
+    try:
+        parts = urllib.parse.urlsplit(address)
+        _ = parts.port
+    except ValueError:
+        raise ProxyConfigError(f"secret '{secret}': failed to parse proxy address '{redact_url(address)}'") from None
+    if parts.scheme not in PROXY_SCHEMES:
+        raise ProxyConfigError(
+            f"secret '{secret}': proxy URL must use one of the supported schemes "
+            f"({', '.join(PROXY_SCHEMES)}), got '{parts.scheme}'"
+        )
+    if "username" not in data:
+        return address
+    userinfo = urllib.parse.quote(_text(data, "username"), safe="")
+    if "password" in data:
+        userinfo += ":" + urllib.parse.quote(_text(data, "password"), safe="")
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@{netloc}"))

@@ -1,6 +1,8 @@
 """Blocking Git network operations over pygit2 (callers run them in a thread): `ls_remote`
 (one ref advertisement, no clone: the cheap no-change check), `resolve_remote` and `checkout`
-(a shallow single-ref fetch where possible, then the exact commit in a work tree).
+(a shallow single-ref fetch where possible, then the exact commit in a work tree). The checked
+out commit, and the tag it came through, carry their signatures for `gotk.source.git.signatures`.
+HTTPS traffic goes through `GitAuth.proxy` when set.
 
 Errors are `GitError`s in Flux's words, without credentials or URL userinfo.
 """
@@ -10,25 +12,29 @@ from __future__ import annotations
 import atexit
 import datetime
 import os
+import posixpath
 import re
 import shutil
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
+import pygit2.callbacks
 from pygit2.enums import CheckoutStrategy
+from pygit2.ffi import C, ffi
 
-from gotk.source.git import callbacks, refs
+from gotk.source.git import callbacks, refs, signatures
 from gotk.source.git.auth import GitAuth, redact_url
 from gotk.source.git.callbacks import OperationCallbacks
 from gotk.source.git.errors import CHECKOUT_FAILED, GitError, RefNotFoundError
 
-__all__ = ["CommitInfo", "Signature", "checkout", "ls_remote", "resolve_remote"]
+__all__ = ["CommitInfo", "Signature", "TagInfo", "checkout", "ls_remote", "resolve_remote"]
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -41,8 +47,22 @@ class Signature:
 
 
 @dataclass(frozen=True)
+class TagInfo:
+    """The tag a checkout came through: its name, and for an annotated tag the tag object's sha
+    and its signature; `str()` is Flux's `<name>@<sha>` (just the name for a lightweight tag)."""
+
+    name: str
+    sha: str | None = None
+    signed: signatures.SignedObject = field(default_factory=lambda: signatures.SignedObject("tag"))
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.sha}" if self.sha else self.name
+
+
+@dataclass(frozen=True)
 class CommitInfo:
-    """The checked-out commit: sha, Flux revision, the ref it came through, metadata."""
+    """The checked-out commit: sha, Flux revision, the ref it came through, metadata, its
+    signature, and the tag it was reached through (for tag, semver and `refs/tags/` name refs)."""
 
     sha: str
     revision: str
@@ -52,6 +72,8 @@ class CommitInfo:
     committer: Signature
     tag_sha: str | None = None
     shallow: bool = False
+    signed: signatures.SignedObject = field(default_factory=lambda: signatures.SignedObject("commit"))
+    tag: TagInfo | None = None
 
     @property
     def short_message(self) -> str:
@@ -74,6 +96,8 @@ def _cause(exc: BaseException) -> tuple[str, bool, bool]:
         return str(exc), False, True
     if isinstance(exc, callbacks.AuthRejected | pygit2.AuthError):
         text = str(exc) if isinstance(exc, callbacks.AuthRejected) else "authentication required"
+        if "proxy" in str(exc).lower():
+            text = "proxy authentication required: check the username and password of the proxy secret"
         return text, True, False
     text = str(exc) or type(exc).__name__
     status = _HTTP_STATUS.search(text)
@@ -109,6 +133,17 @@ def _connection(cb: OperationCallbacks) -> Iterator[None]:
 def _check_supported(auth: GitAuth) -> None:
     if auth.client_cert:
         raise GitError("TLS client certificates (tls.crt/tls.key) are not supported by the libgit2 transport")
+    if not auth.proxy:
+        return
+    # libgit2 tunnels only HTTPS through a proxy: it would send plain HTTP and SSH around it
+    unsupported = {
+        "ssh": "SSH remotes cannot use a proxy with the libgit2 transport",
+        "http": "plain http:// remotes cannot use a proxy with the libgit2 transport (it would bypass it); use https",
+    }.get(auth.transport)
+    if unsupported is None and auth.proxy.startswith("socks5:"):
+        unsupported = "socks5 proxies are not supported by the libgit2 transport; use an http(s) proxy"
+    if unsupported:
+        raise GitError(f"failed to configure proxy options: {unsupported}")
 
 
 _scratch = threading.local()
@@ -133,7 +168,7 @@ def _scratch_repo() -> pygit2.Repository:
 
 def _list(remote: pygit2.Remote, cb: OperationCallbacks) -> dict[str, str]:
     with _connection(cb):
-        heads = remote.list_heads(callbacks=cb)
+        heads = remote.list_heads(callbacks=cb, proxy=cb.auth.proxy or None)
     return {h.name: str(h.oid) for h in heads if h.name}
 
 
@@ -179,7 +214,7 @@ def _fetch(
     assert refname is not None
     local = refname.replace("refs/heads/", "refs/remotes/origin/", 1)
     with _connection(cb):
-        remote.fetch([f"+{refname}:{local}"], callbacks=cb, depth=depth)
+        remote.fetch([f"+{refname}:{local}"], callbacks=cb, proxy=cb.auth.proxy or None, depth=depth)
     if local not in repo.references:
         if kind is refs.Kind.NAME:
             raise RefNotFoundError(f"unable to resolve ref '{spec.name}' to a specific commit", ref=spec.name)
@@ -201,16 +236,18 @@ def _fetch_commit(
     if refname is not None:
         local = f"refs/remotes/origin/{spec.branch}"
         with _connection(cb):
-            remote.fetch([f"+{refname}:{local}"], callbacks=cb, depth=0)
+            remote.fetch([f"+{refname}:{local}"], callbacks=cb, proxy=cb.auth.proxy or None, depth=0)
         if local not in repo.references:
             raise _missing(refname, remote.url or "")
     else:
         try:
             with _connection(cb):
-                remote.fetch([spec.commit], callbacks=cb, depth=depth)
+                remote.fetch([spec.commit], callbacks=cb, proxy=cb.auth.proxy or None, depth=depth)
         except pygit2.GitError:
             with _connection(cb):
-                remote.fetch(["+refs/heads/*:refs/remotes/origin/*"], callbacks=cb, depth=0)
+                remote.fetch(
+                    ["+refs/heads/*:refs/remotes/origin/*"], callbacks=cb, proxy=cb.auth.proxy or None, depth=0
+                )
     return refs.Resolution(
         refs.Kind.COMMIT, refname, spec.commit, refs.revision(refs.Kind.COMMIT, refname, spec.commit)
     )
@@ -248,8 +285,8 @@ def checkout(
         repo.checkout_tree(commit.tree, strategy=CheckoutStrategy.FORCE, paths=paths)  # type: ignore[no-untyped-call]
         repo.set_head(commit.id)
         if recurse_submodules:
-            with _connection(cb):
-                repo.submodules.update(init=True, callbacks=cb)
+            _update_submodules(repo, url, cb)
+        tag = _tag_info(repo, resolution)
     except RefNotFoundError as exc:
         raise RefNotFoundError(f"{CHECKOUT_FAILED}: {exc.message}", ref=exc.ref) from None
     except GitError as exc:
@@ -267,4 +304,68 @@ def checkout(
         committer=_signature(commit.committer),
         tag_sha=resolution.tag_sha,
         shallow=repo.is_shallow,
+        signed=_commit_signature(commit),
+        tag=tag,
     )
+
+
+def _commit_signature(commit: pygit2.Commit) -> signatures.SignedObject:
+    signature, payload = commit.gpg_signature
+    if signature is None:
+        return signatures.SignedObject("commit", "", b"")
+    return signatures.SignedObject("commit", signature.decode("utf-8", "replace"), payload or b"")
+
+
+def _tag_info(repo: pygit2.Repository, resolution: refs.Resolution) -> TagInfo | None:
+    """The tag a `refs/tags/...` checkout came through (None for branches, commits and other refs)."""
+    refname = (resolution.refname or "").removesuffix(refs.PEELED)
+    if not refname.startswith("refs/tags/"):
+        return None
+    name = refname.removeprefix("refs/tags/")
+    if resolution.tag_sha is None:
+        return TagInfo(name)
+    try:
+        _kind, raw = repo.odb.read(resolution.tag_sha)
+        tag_name = repo[resolution.tag_sha].name
+    except (KeyError, ValueError, pygit2.GitError):
+        return TagInfo(name, resolution.tag_sha)
+    payload, signature = signatures.split_signed_tag(raw)
+    return TagInfo(str(tag_name or name), resolution.tag_sha, signatures.SignedObject("tag", signature, payload))
+
+
+def _update_submodules(repo: pygit2.Repository, url: str, cb: OperationCallbacks) -> None:
+    """Clone and check out the submodules (one level, as pygit2 does), through the proxy if any.
+    Relative submodule URLs (`../lib.git`) resolve against the repository's URL, as git does."""
+    urls: dict[str, str] = {}
+    for submodule in repo.submodules:
+        urls[submodule.name] = str(submodule.url or "")
+        if urls[submodule.name].startswith(("./", "../")):
+            parts = urllib.parse.urlsplit(redact_url(url))
+            path = posixpath.normpath(posixpath.join(parts.path or "/", urls[submodule.name]))
+            urls[submodule.name] = urllib.parse.urlunsplit(parts._replace(path=path))
+            repo.config[f"submodule.{submodule.name}.url"] = urls[submodule.name]
+    proxy = cb.auth.proxy
+    if not proxy:
+        with _connection(cb):
+            repo.submodules.update(init=True, callbacks=cb)
+        return
+    for submodule in repo.submodules:
+        if not urls[submodule.name].startswith("https://"):
+            raise GitError(
+                f"failed to configure proxy options: submodule '{submodule.path}' is not an https:// remote, "
+                "which libgit2 cannot reach through a proxy"
+            )
+        with _connection(cb):
+            _update_submodule_via_proxy(submodule, cb, proxy)
+
+
+def _update_submodule_via_proxy(submodule: pygit2.Submodule, cb: OperationCallbacks, proxy: str) -> None:
+    # pygit2's Submodule.update takes no proxy: the same call with the fetch options' proxy set
+    opts = ffi.new("git_submodule_update_options *")
+    C.git_submodule_update_options_init(opts, C.GIT_SUBMODULE_UPDATE_OPTIONS_VERSION)
+    with (
+        pygit2.callbacks.git_fetch_options(cb, opts=opts.fetch_opts) as payload,
+        pygit2.callbacks.git_proxy_options(payload, opts.fetch_opts.proxy_opts, proxy),
+    ):
+        err = C.git_submodule_update(submodule._subm, 1, opts)
+        payload.check_error(err)
