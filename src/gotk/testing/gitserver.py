@@ -146,12 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
         writer = threading.Thread(target=_feed, args=(proc.stdin, body), daemon=True)
         writer.start()
         try:
-            status = self._relay(proc.stdout)
+            self._relay(proc.stdout)
         finally:
             writer.join()
             proc.stdout.close()
             proc.wait()
-        git.record(self.command, self.path, status)
 
     def _relay(self, out: io.BufferedReader) -> int:
         """Turn the CGI response into an HTTP/1.1 one (chunked unless it has a length)."""
@@ -162,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status = int(value.split()[0])
             else:
                 headers.append((name, value.strip()))
+        # recorded before the client can see the answer, so a test reading `requests` never races it
+        self.server.git.record(self.command, self.path, status)
         self.send_response(status)
         chunked = not any(name.lower() == "content-length" for name, _ in headers)
         for name, value in headers:
