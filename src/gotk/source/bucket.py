@@ -17,14 +17,14 @@ from typing import Any, Final, NoReturn
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.kube.resources import Resource
-from gotk.runtime import conditions, durations
+from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.source import base
 from gotk.source.objectstore import index as objindex
 from gotk.source.objectstore import s3
 from gotk.source.secrets import SecretError, optional_secret
-from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
 KIND = "Bucket"
@@ -33,32 +33,7 @@ S3_PROVIDERS: Final = ("generic", "aws")
 UNSUPPORTED_PROVIDERS: Final = ("gcp", "azure")
 ACCESS_KEY, SECRET_KEY = "accesskey", "secretkey"
 
-CONDITIONS = conditions.ConditionTable(
-    owned=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.ARTIFACT_OUTDATED,
-        sc.ARTIFACT_IN_STORAGE,
-        meta.READY,
-        meta.RECONCILING,
-        meta.STALLED,
-    ),
-    summarize=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.ARTIFACT_OUTDATED,
-        sc.ARTIFACT_IN_STORAGE,
-        meta.STALLED,
-        meta.RECONCILING,
-    ),
-    negative_polarity=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.ARTIFACT_OUTDATED,
-        meta.STALLED,
-        meta.RECONCILING,
-    ),
-)
+CONDITIONS = base.condition_table()
 
 BUCKETS = Resource("source.toolkit.fluxcd.io", "v1", "buckets", KIND)
 
@@ -72,15 +47,12 @@ def settings_changed(obj: Obj) -> bool:
     return (obj.get("status") or {}).get("observedIgnore") != (obj.get("spec") or {}).get("ignore")
 
 
-class BucketReconciler:
+class BucketReconciler(base.ArtifactSource):
     """Turns a Bucket into a tar.gz artifact of its (filtered) objects, served by the storage server."""
 
-    controller_name = "source-controller"
+    storage_kind = STORAGE_KIND
     resource = BUCKETS
     condition_table = CONDITIONS
-
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
 
     def steps(self) -> Sequence[NamedStep]:
         return (
@@ -89,33 +61,7 @@ class BucketReconciler:
             NamedStep("artifact", self.reconcile_artifact),
         )
 
-    def interval(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("interval") or "1m"))
-
-    def retry_interval(self, obj: Obj) -> float | None:
-        return None
-
-    def timeout(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("timeout") or "60s"))
-
-    async def finalize(self, req: Request) -> Result | None:
-        await asyncio.to_thread(self.storage.remove_all, STORAGE_KIND, req.namespace, req.name)
-        return None
-
     # -- steps -----------------------------------------------------------------------------------
-
-    async def reconcile_storage(self, req: Request) -> Result | None:
-        """Drop a status.artifact whose file vanished, refresh its URL, and garbage-collect old files."""
-        artifact = req.status.get("artifact")
-        if artifact and not await asyncio.to_thread(self.storage.exists, artifact):
-            req.status.pop("artifact", None)
-            conditions.delete(req.obj, sc.ARTIFACT_IN_STORAGE)
-            conditions.mark_reconciling(req.obj, meta.PROGRESSING, "building artifact: disappeared from storage")
-            return None
-        if artifact:
-            artifact["url"] = self.storage.url_for(artifact["path"])
-            conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
-        return None
 
     async def reconcile_source(self, req: Request) -> Result | None:
         """List the bucket into an index; download the objects only when its revision or the settings changed."""
@@ -213,7 +159,7 @@ class BucketReconciler:
             artifact = req.status["artifact"]
             conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
             conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
-            await self._gc(req, artifact["path"])
+            await self.gc(req, artifact["path"])
             return None
         objects_dir: Path = req.scratch["dir"]
         revision: str = req.scratch["revision"]
@@ -252,11 +198,5 @@ class BucketReconciler:
                     "source.toolkit.fluxcd.io/digest": artifact["digest"],
                 },
             )
-        await self._gc(req, artifact["path"])
+        await self.gc(req, artifact["path"])
         return None
-
-    async def _gc(self, req: Request, current: str) -> None:
-        try:
-            await asyncio.to_thread(self.storage.garbage_collect, STORAGE_KIND, req.namespace, req.name, current)
-        except OSError as exc:
-            req.log.warning("garbage collection of old artifacts failed: %s", exc)

@@ -19,11 +19,11 @@ from typing import Any, NoReturn
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.kube.resources import Resource
-from gotk.runtime import conditions, durations
+from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import gitinclude, gitverify, ignore
+from gotk.source import base, gitinclude, gitverify, ignore
 from gotk.source.git import auth as gitauth
 from gotk.source.git import fetcher, refs
 from gotk.source.git.errors import GitError
@@ -34,37 +34,7 @@ Obj = dict[str, Any]
 KIND = "GitRepository"
 STORAGE_KIND = "gitrepository"
 
-CONDITIONS = conditions.ConditionTable(
-    owned=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.INCLUDE_UNAVAILABLE,
-        sc.ARTIFACT_OUTDATED,
-        sc.ARTIFACT_IN_STORAGE,
-        sc.SOURCE_VERIFIED,
-        meta.READY,
-        meta.RECONCILING,
-        meta.STALLED,
-    ),
-    summarize=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.INCLUDE_UNAVAILABLE,
-        sc.ARTIFACT_OUTDATED,
-        sc.ARTIFACT_IN_STORAGE,
-        sc.SOURCE_VERIFIED,
-        meta.STALLED,
-        meta.RECONCILING,
-    ),
-    negative_polarity=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.INCLUDE_UNAVAILABLE,
-        sc.ARTIFACT_OUTDATED,
-        meta.STALLED,
-        meta.RECONCILING,
-    ),
-)
+CONDITIONS = base.condition_table(sc.INCLUDE_UNAVAILABLE, sc.SOURCE_VERIFIED)
 
 GITREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", KIND)
 
@@ -91,15 +61,15 @@ def content_config_changed(obj: Obj, includes: Sequence[Obj]) -> bool:
     return gitverify.requires_verification(obj) or gitinclude.changed(includes, status.get("includedArtifacts"))
 
 
-class GitRepositoryReconciler:
+class GitRepositoryReconciler(base.ArtifactSource):
     """Turns a GitRepository into a tar.gz artifact of one commit, served by the storage server."""
 
-    controller_name = "source-controller"
+    storage_kind = STORAGE_KIND
     resource = GITREPOSITORIES
     condition_table = CONDITIONS
 
     def __init__(self, storage: Storage, *, requeue_dependency: float = gitinclude.REQUEUE) -> None:
-        self.storage = storage
+        super().__init__(storage)
         self.requeue_dependency = requeue_dependency
 
     def steps(self) -> Sequence[NamedStep]:
@@ -110,33 +80,7 @@ class GitRepositoryReconciler:
             NamedStep("artifact", self.reconcile_artifact),
         )
 
-    def interval(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("interval") or "1m"))
-
-    def retry_interval(self, obj: Obj) -> float | None:
-        return None
-
-    def timeout(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("timeout") or "60s"))
-
-    async def finalize(self, req: Request) -> Result | None:
-        await asyncio.to_thread(self.storage.remove_all, STORAGE_KIND, req.namespace, req.name)
-        return None
-
     # -- steps -----------------------------------------------------------------------------------
-
-    async def reconcile_storage(self, req: Request) -> Result | None:
-        """Drop a status.artifact whose file vanished, refresh its URL, and garbage-collect old files."""
-        artifact = req.status.get("artifact")
-        if artifact and not await asyncio.to_thread(self.storage.exists, artifact):
-            req.status.pop("artifact", None)
-            conditions.delete(req.obj, sc.ARTIFACT_IN_STORAGE)
-            conditions.mark_reconciling(req.obj, meta.PROGRESSING, "building artifact: disappeared from storage")
-            return None
-        if artifact:
-            artifact["url"] = self.storage.url_for(artifact["path"])
-            conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
-        return None
 
     async def reconcile_source(self, req: Request) -> Result | None:
         """Resolve the ref with one listing; clone only when the revision or the content config changed,
@@ -250,7 +194,7 @@ class GitRepositoryReconciler:
         if req.scratch.get("unchanged"):
             artifact = req.status["artifact"]
             conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
-            await self._gc(req, artifact["path"])
+            await self.gc(req, artifact["path"])
             return None
         root: Path = req.scratch["dir"]
         commit: fetcher.CommitInfo = req.scratch["commit"]
@@ -290,11 +234,5 @@ class GitRepositoryReconciler:
                 f"stored artifact for commit '{commit.short_message}'",
                 metadata={"source.toolkit.fluxcd.io/revision": commit.revision},
             )
-        await self._gc(req, artifact["path"])
+        await self.gc(req, artifact["path"])
         return None
-
-    async def _gc(self, req: Request, current: str) -> None:
-        try:
-            await asyncio.to_thread(self.storage.garbage_collect, STORAGE_KIND, req.namespace, req.name, current)
-        except OSError as exc:
-            req.log.warning("garbage collection of old artifacts failed: %s", exc)

@@ -20,50 +20,23 @@ from typing import Any, NoReturn
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.kube.resources import Resource
-from gotk.runtime import artifacts, conditions, durations
+from gotk.runtime import artifacts, conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import ignore, ociremote
+from gotk.source import base, ignore, ociremote
 from gotk.source.oci import cosign, refs, spec
 from gotk.source.oci.client import RegistryClient
 from gotk.source.oci.model import Descriptor, Manifest, RegistryError
 from gotk.source.secrets import SecretError, secret_data
-from gotk.source.storage import ArtifactDict, Storage, artifact_dir
+from gotk.source.storage import ArtifactDict, artifact_dir
 
 Obj = dict[str, Any]
 KIND = "OCIRepository"
 STORAGE_KIND = "ocirepository"
 LATEST = "latest.tar.gz"
 
-CONDITIONS = conditions.ConditionTable(
-    owned=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.ARTIFACT_OUTDATED,
-        sc.ARTIFACT_IN_STORAGE,
-        sc.SOURCE_VERIFIED,
-        meta.READY,
-        meta.RECONCILING,
-        meta.STALLED,
-    ),
-    summarize=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.ARTIFACT_OUTDATED,
-        sc.ARTIFACT_IN_STORAGE,
-        sc.SOURCE_VERIFIED,
-        meta.STALLED,
-        meta.RECONCILING,
-    ),
-    negative_polarity=(
-        sc.STORAGE_OPERATION_FAILED,
-        sc.FETCH_FAILED,
-        sc.ARTIFACT_OUTDATED,
-        meta.STALLED,
-        meta.RECONCILING,
-    ),
-)
+CONDITIONS = base.condition_table(sc.SOURCE_VERIFIED)
 
 OCIREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", KIND)
 
@@ -104,15 +77,15 @@ def _fail(req: Request, reason: str, message: str, *, condition: str = sc.FETCH_
     raise GenericError(reason, message)
 
 
-class OCIRepositoryReconciler:
+class OCIRepositoryReconciler(base.ArtifactSource):
     """Turns an OCIRepository into a tar.gz artifact of one OCI artifact layer."""
 
-    controller_name = "source-controller"
+    storage_kind = STORAGE_KIND
     resource = OCIREPOSITORIES
     condition_table = CONDITIONS
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def stored_message(self, revision: str) -> str:
+        return stored_message(revision)
 
     def steps(self) -> Sequence[NamedStep]:
         return (
@@ -120,19 +93,6 @@ class OCIRepositoryReconciler:
             NamedStep("source", self.reconcile_source),
             NamedStep("artifact", self.reconcile_artifact),
         )
-
-    def interval(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("interval") or "1m"))
-
-    def retry_interval(self, obj: Obj) -> float | None:
-        return None
-
-    def timeout(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("timeout") or "60s"))
-
-    async def finalize(self, req: Request) -> Result | None:
-        await asyncio.to_thread(self.storage.remove_all, STORAGE_KIND, req.namespace, req.name)
-        return None
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -277,7 +237,7 @@ class OCIRepositoryReconciler:
         if req.scratch.get("unchanged"):
             conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
             conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
-            await self._gc(req, req.status["artifact"]["path"])
+            await self.gc(req, req.status["artifact"]["path"])
             return None
         filename = f"{revision.rsplit('@', 1)[-1]}.tar.gz"
         ns, name = req.namespace, req.name
@@ -322,7 +282,7 @@ class OCIRepositoryReconciler:
         conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
         if previous_digest != artifact["digest"]:
             await self._announce(req, artifact, metadata)
-        await self._gc(req, artifact["path"])
+        await self.gc(req, artifact["path"])
         return None
 
     async def _announce(self, req: Request, artifact: ArtifactDict, metadata: dict[str, str]) -> None:
@@ -348,9 +308,3 @@ class OCIRepositoryReconciler:
             tmp.unlink(missing_ok=True)
             raise
         return self.storage.url_for(artifact["path"].rsplit("/", 1)[0] + f"/{LATEST}")
-
-    async def _gc(self, req: Request, current: str) -> None:
-        try:
-            await asyncio.to_thread(self.storage.garbage_collect, STORAGE_KIND, req.namespace, req.name, current)
-        except OSError as exc:
-            req.log.warning("garbage collection of old artifacts failed: %s", exc)
