@@ -8,8 +8,7 @@ in the middle of a run (the controllers resume, without a crash and without dupl
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import Result, StallingError
+from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -75,15 +75,6 @@ def gitrepo(name: str, namespace: str, url: str = "https://example.invalid/repo"
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"url": url, "interval": "1h"},
     }
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

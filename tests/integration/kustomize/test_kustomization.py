@@ -7,8 +7,7 @@ and the git server only: commits, `kubectl`-style changes, and reading status.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from gotk.source import controller as source_controller
 from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
 from gotk.testing.gitserver import GitHttpServer
+from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -115,15 +115,6 @@ APP_FILES = {
     "base/kustomization.yaml": BASE_KUSTOMIZATION,
     "overlays/prod/kustomization.yaml": OVERLAY,
 }
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import base64
 import hashlib
 import io
 import tarfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from gotk.source.bucket import BUCKETS
 from gotk.source.objectstore import index as objindex
 from gotk.source.objectstore import s3
 from gotk.testing.s3server import MinioServer
+from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -46,15 +46,6 @@ OBJECTS: dict[str, bytes | str] = {
     "secret/key.yaml": "ignored by the bucket's .sourceignore\n",
     ".sourceignore": "secret/\n",
 }
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

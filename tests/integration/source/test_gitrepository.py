@@ -11,8 +11,7 @@ import base64
 import hashlib
 import io
 import tarfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from gotk.source import controller as source_controller
 from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
 from gotk.testing.gitserver import GitHttpServer
+from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -41,15 +41,6 @@ FILES = {
     "secret.txt": "do not ship\n",
     ".github/workflows/ci.yaml": "on: push\n",
 }
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

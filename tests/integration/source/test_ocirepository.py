@@ -18,8 +18,7 @@ import re
 import subprocess
 import sys
 import tarfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from gotk.source import controller as source_controller
 from gotk.source.oci.client import RegistryClient
 from gotk.source.ocirepository import OCIREPOSITORIES
 from gotk.testing.registry import OciRegistry, cosign_sign
+from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -50,15 +50,6 @@ FILES = {
 }
 SOURCE = "https://github.com/example/app.git"
 _PUSHED = re.compile(r"artifact successfully pushed to (\S+)@(sha256:[0-9a-f]{64})")
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture
