@@ -20,10 +20,17 @@ from gotk.kustomize import build as kbuild
 from gotk.kustomize import inventory
 from gotk.kustomize.artifact_cache import ArtifactCache
 from gotk.kustomize.postbuild import PostBuildError, post_build
-from gotk.kustomize.sources import KUSTOMIZATIONS, artifact_of, dependency_problem, dependency_refs, source_ref
+from gotk.kustomize.sources import (
+    KUSTOMIZATIONS,
+    InvalidReadyExpr,
+    artifact_of,
+    dependency_problem,
+    dependency_refs,
+    source_ref,
+)
 from gotk.kustomize.targets import Targets
 from gotk.runtime import artifacts, conditions, durations
-from gotk.runtime.events import NORMAL
+from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 from gotk.runtime.settings import Settings
@@ -35,6 +42,7 @@ FIELD_MANAGER = "kustomize-controller"
 NAME_LABEL = "kustomize.toolkit.fluxcd.io/name"
 NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
 HISTORY_LIMIT = 5
+TERMINAL_ERROR = "Reconciliation failed terminally due to configuration error"
 
 CONDITIONS = conditions.ConditionTable(owned=(meta.READY, meta.HEALTHY, meta.RECONCILING, meta.STALLED))
 
@@ -99,7 +107,6 @@ class KustomizationReconciler:
         artifact = artifact_of(source)
         if artifact is None:
             retry = durations.format_seconds(self.settings.requeue_dependency)
-            retry = durations.format_seconds(self.settings.requeue_dependency)
             message = f"Source artifact not found for {kind}/{namespace}/{name}, retrying in {retry}"
             raise WaitingError(meta.ARTIFACT_FAILED, message, self.settings.requeue_dependency)
         req.scratch["artifact"] = artifact
@@ -107,7 +114,8 @@ class KustomizationReconciler:
         return None
 
     async def reconcile_dependencies(self, req: Request) -> Result | None:
-        for ref in dependency_refs(req.obj):
+        revision = str(req.scratch["artifact"].get("revision"))
+        for ref, dep in zip(dependency_refs(req.obj), req.spec.get("dependsOn") or [], strict=True):
             if ref == (req.namespace, req.name):
                 continue
             if self.settings.no_cross_namespace_refs and ref[0] != req.namespace:
@@ -115,7 +123,16 @@ class KustomizationReconciler:
                     meta.ACCESS_DENIED,
                     f"cannot access Kustomization/{ref[0]}/{ref[1]}, cross-namespace references have been disabled",
                 )
-            problem = dependency_problem(self.targets.kustomization(*ref), ref)
+            try:
+                problem = dependency_problem(
+                    self.targets.kustomization(*ref),
+                    ref,
+                    obj=req.obj,
+                    revision=revision,
+                    ready_expr=dep.get("readyExpr"),
+                )
+            except InvalidReadyExpr as exc:
+                raise StallingError(meta.INVALID_CEL_EXPRESSION, f"{TERMINAL_ERROR}: {exc}") from None
             if problem is not None:
                 message = f"{problem}, retrying in {durations.format_seconds(self.settings.requeue_dependency)}"
                 raise WaitingError(meta.DEPENDENCY_NOT_READY, message, self.settings.requeue_dependency)
@@ -197,7 +214,8 @@ class KustomizationReconciler:
         return lambda obj: paths_for(rules, obj)
 
     async def reconcile_prune(self, req: Request) -> Result | None:
-        new_entries = inventory.entries(o for o in req.scratch["objects"] if not plan.skipped(o))
+        # skipped objects stay in the inventory, as in Flux: an opt-out must never turn into a prune
+        new_entries = inventory.entries(req.scratch["objects"])
         req.scratch["inventory"] = new_entries
         if not req.spec.get("prune"):
             return None
@@ -287,6 +305,11 @@ class KustomizationReconciler:
             return None
         entries = inventory.of_status(req.status)
         if not entries:
+            return None
+        if not await self.targets.can_impersonate(req):  # the tenant is gone: keep its objects, drop the finalizer
+            listed = "\n".join(e["id"] for e in entries)
+            req.log.error("skipping pruning, failed to find account to impersonate")
+            await req.recorder.emit(req.obj, WARNING, meta.PRUNE_FAILED, f"unable to prune objects: \n{listed}")
             return None
         try:
             client = await self.targets.client_for(req)

@@ -200,10 +200,10 @@ class ResourceManager:
             paths = ignore(obj)
             if paths:
                 desired = copy.deepcopy(obj)
-                plan.remove_paths(desired, paths)
+                plan.adopt_paths(desired, live, paths, self.field_manager)
         p = _Planned(desired=desired, resource=res, live=live)
         policy = plan.ssa_policy(obj)
-        if live is not None and policy == "ifnotpresent":
+        if live is not None and (policy == "ifnotpresent" or plan.skipped(live)):  # Flux's shouldSkipApply
             p.action = plan.SKIPPED
             return p
         fingerprint = plan.fingerprint(desired)

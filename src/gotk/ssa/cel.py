@@ -38,6 +38,8 @@ class Expression:
         except Exception as exc:  # CELParseError, or lark's errors for odd input
             raise CelError(f"failed to parse the CEL expression '{text}': {_describe(exc)}") from exc
         self._program = _environment().program(ast, functions=_FUNCTIONS)
+        self.variables: frozenset[str] = _free_names(ast)
+        """The top-level names the expression reads (macro loop variables and type names left out)."""
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -58,6 +60,25 @@ class Expression:
         if not isinstance(value, celtypes.BoolType):
             raise CelEvalError(f"failed to evaluate CEL expression as boolean: '{self.text}'")
         return bool(value)
+
+
+_MACROS: Final = frozenset({"all", "exists", "exists_one", "map", "filter"})
+_TYPE_NAMES: Final = frozenset(
+    {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type", "dyn"}
+)
+
+
+def _free_names(ast: Any) -> frozenset[str]:
+    names: set[str] = set()
+    bound: set[str] = set()
+    for node in ast.iter_subtrees():
+        if node.data == "ident":
+            names.add(str(node.children[0]))
+        elif node.data == "member_dot_arg" and len(node.children) == 3 and str(node.children[1]) in _MACROS:
+            first = node.children[2].children[0] if node.children[2].children else None
+            if first is not None:
+                bound.update(str(n.children[0]) for n in first.iter_subtrees() if n.data == "ident")
+    return frozenset(names - bound - _TYPE_NAMES)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -6,7 +6,6 @@ Settings) and carries the helpers the tests share: git repositories, sources, Ku
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,22 +26,9 @@ from gotk.source import controller as source_controller
 from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
 from gotk.testing.gitserver import GitHttpServer
+from gotk.testing.waiting import eventually
 
 Obj = dict[str, Any]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def configmap(name: str, **data: str) -> str:
-    lines = "".join(f"  {k}: {v!r}\n" for k, v in data.items()) or "  {}\n"
-    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n{lines}"
 
 
 @dataclass
