@@ -15,16 +15,27 @@ import shutil
 import sys
 import tempfile
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 Obj = dict[str, Any]
+# called with the writable copy of the artifact tree before kustomize runs (e.g. to decrypt generator files)
+Prebuild = Callable[[Path], None]
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-BUILD_FIELDS = ("targetNamespace", "namePrefix", "nameSuffix", "patches", "images", "components", "commonMetadata")
+BUILD_FIELDS = (
+    "targetNamespace",
+    "namePrefix",
+    "nameSuffix",
+    "patches",
+    "images",
+    "components",
+    "commonMetadata",
+    "decryption",
+)
 REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "git::", "github.com/", "gitlab.com/", "bitbucket.org/")
 
 # built-in cluster-scoped kinds, for the fast path's namespace transformer
@@ -219,12 +230,16 @@ def _link_copy(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, copy_function=link, symlinks=False)
 
 
-def run_kustomize(root: Path, rel_path: str, spec: Mapping[str, Any], *, no_remote_bases: bool) -> list[Obj]:
+def run_kustomize(
+    root: Path, rel_path: str, spec: Mapping[str, Any], *, no_remote_bases: bool, prebuild: Prebuild | None = None
+) -> list[Obj]:
     """Build with kustomize in a hard-linked copy of the artifact tree (blocking)."""
     work = Path(tempfile.mkdtemp(prefix="kustomize-"))
     try:
         tree = work / "src"
         _link_copy(root, tree)
+        if prebuild is not None:
+            prebuild(tree)
         target = resolve_path(tree, rel_path)
         existing_file = kustomization_file(target)
         if existing_file is not None:
@@ -288,22 +303,33 @@ class BuildCache:
             self._data.popitem(last=False)
 
 
-def build_sync(root: Path, rel_path: str, spec: Mapping[str, Any], *, no_remote_bases: bool) -> list[Obj]:
+def build_sync(
+    root: Path, rel_path: str, spec: Mapping[str, Any], *, no_remote_bases: bool, prebuild: Prebuild | None = None
+) -> list[Obj]:
     """Build the Kustomization's manifests from an extracted artifact at `root` (blocking)."""
     directory = resolve_path(root, rel_path)
     objects = fast_path(directory, spec)
     if objects is not None:
         return objects
-    return run_kustomize(root, rel_path, spec, no_remote_bases=no_remote_bases)
+    return run_kustomize(root, rel_path, spec, no_remote_bases=no_remote_bases, prebuild=prebuild)
 
 
 async def build(
-    root: Path, rel_path: str, spec: Mapping[str, Any], *, digest: str, cache: BuildCache, no_remote_bases: bool
+    root: Path,
+    rel_path: str,
+    spec: Mapping[str, Any],
+    *,
+    digest: str,
+    cache: BuildCache,
+    no_remote_bases: bool,
+    prebuild: Prebuild | None = None,
 ) -> list[Obj]:
     key = BuildCache.key(digest, rel_path, spec)
     cached = cache.get(key)
     if cached is not None:
         return cached
-    objects = await asyncio.to_thread(build_sync, root, rel_path, spec, no_remote_bases=no_remote_bases)
+    objects = await asyncio.to_thread(
+        build_sync, root, rel_path, spec, no_remote_bases=no_remote_bases, prebuild=prebuild
+    )
     cache.put(key, objects)
     return objects

@@ -19,7 +19,8 @@ from gotk.kube.errors import ApiError
 from gotk.kustomize import build as kbuild
 from gotk.kustomize import inventory
 from gotk.kustomize.artifact_cache import ArtifactCache
-from gotk.kustomize.postbuild import PostBuildError, post_build
+from gotk.kustomize.generator_files import decrypt_generator_sources
+from gotk.kustomize.postbuild import PostBuildError, identities, post_build
 from gotk.kustomize.sources import (
     KUSTOMIZATIONS,
     InvalidReadyExpr,
@@ -145,6 +146,12 @@ class KustomizationReconciler:
             root = await self.cache.get(artifact["url"], artifact["digest"])
         except artifacts.ArtifactError as exc:
             raise GenericError(meta.ARTIFACT_FAILED, f"failed to download artifact: {exc}") from None
+        keys: list[str] = []
+        if spec.get("decryption"):
+            try:
+                keys = await identities(req.client, req.namespace, spec["decryption"])
+            except PostBuildError as exc:
+                raise GenericError(meta.BUILD_FAILED, str(exc)) from None
         try:
             objects = await kbuild.build(
                 root,
@@ -153,6 +160,7 @@ class KustomizationReconciler:
                 digest=artifact["digest"],
                 cache=self.builds,
                 no_remote_bases=self.settings.no_remote_bases,
+                prebuild=lambda tree: decrypt_generator_sources(tree, keys),
             )
         except kbuild.BuildError as exc:
             message = str(exc)

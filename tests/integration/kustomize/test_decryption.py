@@ -2,7 +2,8 @@
 
 Covers: `decryption: {provider: sops, secretRef}` applying the decrypted Secret; no `decryption` giving
 Ready=False BuildFailed naming the Secret, with no plaintext in the Kustomization's status or in Events;
-any SOPS-encrypted kind is decrypted (a ConfigMap here), and so is a secretGenerator file; the per-object
+any SOPS-encrypted kind is decrypted (a ConfigMap here), and so are secretGenerator `files` and dotenv
+`envs` (refused, never applied encrypted, without `decryption`); the per-object
 `kustomize.toolkit.fluxcd.io/decrypt: Disabled` annotation (a custom resource applied as it is in git).
 """
 
@@ -79,6 +80,11 @@ secretGenerator:
   - token.json=token.enc.json
   options:
     disableNameSuffixHash: true
+- name: generated-env
+  envs:
+  - app.env
+  options:
+    disableNameSuffixHash: true
 """
 SEALED = Resource("decrypt.gotk.io", "v1", "sealedthings", "SealedThing")
 
@@ -110,7 +116,12 @@ async def test_sops_decryption(harness: Any, age_key: tuple[str, str], tmp_path:
     external = sops_encrypt(tmp_path, recipient, EXTERNAL)
     files = {"app/secret.enc.yaml": encrypted, "app/settings.enc.yaml": settings, "app/external.enc.yaml": external}
     token = sops_encrypt(tmp_path, recipient, json.dumps({"token": PLAINTEXT}), "token.json")
-    generated = {"generated/kustomization.yaml": GENERATOR, "generated/token.enc.json": token}
+    dotenv = sops_encrypt(tmp_path, recipient, f"PASSWORD={PLAINTEXT}\nUSER=admin\n", "app.env")
+    generated = {
+        "generated/kustomization.yaml": GENERATOR,
+        "generated/token.enc.json": token,
+        "generated/app.env": dotenv,
+    }
     revision = harness.repo({**files, "app/crd.yaml": CRD, **generated})
     ns = harness.namespace
     await harness.client.create(
@@ -144,13 +155,23 @@ async def test_sops_decryption(harness: Any, age_key: tuple[str, str], tmp_path:
     ids = {e["id"] for e in ks["status"]["inventory"]["entries"]}
     assert {f"{ns}_db__Secret", f"{ns}_settings__ConfigMap", f"{ns}_external_decrypt.gotk.io_SealedThing"} <= ids
 
-    # a secretGenerator file encrypted as a whole is decrypted in the Secret's data
+    # an encrypted secretGenerator env file without decryption is refused, never applied encrypted
+    await harness.create_ks("generated-plain", "./generated")
+    ks = await harness.not_ready("generated-plain", meta.BUILD_FAILED, revision=revision)
+    assert "secretGenerator file 'generated/" in conditions.get_message(ks, meta.READY)
+    assert await harness.client.get_or_none(SECRETS, "generated-env", ns) is None
+    await harness.patch_ks("generated-plain", {"spec": {"suspend": True}})
+
+    # secretGenerator files encrypted as a whole, and dotenv `envs`, are decrypted before the build
     await harness.create_ks(
         "generated", "./generated", decryption={"provider": "sops", "secretRef": {"name": "sops-age"}}
     )
     await harness.applied("generated", revision)
     generated_secret = await harness.client.get(SECRETS, "generated", ns)
     assert json.loads(base64.b64decode(generated_secret["data"]["token.json"])) == {"token": PLAINTEXT}
+    env_secret = await harness.client.get(SECRETS, "generated-env", ns)
+    assert base64.b64decode(env_secret["data"]["PASSWORD"]).decode() == PLAINTEXT
+    assert set(env_secret["data"]) == {"PASSWORD", "USER"}, "no sops_* metadata keys leak into the Secret"
 
     # a wrong key fails the build without leaking anything either
     other = pyrage.x25519.Identity.generate()
@@ -159,7 +180,7 @@ async def test_sops_decryption(harness: Any, age_key: tuple[str, str], tmp_path:
     ks = await harness.not_ready("wrongkey", meta.BUILD_FAILED, revision=revision)
     assert "db" in conditions.get_message(ks, meta.READY)
 
-    for name in ("plain", "decrypted", "generated", "wrongkey"):
+    for name in ("plain", "decrypted", "generated", "generated-plain", "wrongkey"):
         status = json.dumps((await harness.get_ks(name)).get("status") or {})
         assert PLAINTEXT not in status and PLAINTEXT_B64 not in status, f"plaintext in {name}'s status"
     events = await harness.events()
