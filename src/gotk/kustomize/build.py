@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from gotk.kustomize import loadpaths
+
 Obj = dict[str, Any]
 # called with the writable copy of the artifact tree before kustomize runs (e.g. to decrypt generator files)
 Prebuild = Callable[[Path], None]
@@ -255,7 +257,12 @@ def run_kustomize(
         (target / "kustomization.yaml").write_text(yaml.dump(kus, Dumper=yaml.CSafeDumper, sort_keys=False))
         if no_remote_bases:
             check_remote_bases(tree)
-        proc = _run([kubectl_binary(), "kustomize", str(target)], cwd=work)
+        try:
+            loadpaths.check_tree(tree, KUSTOMIZATION_FILES)
+        except loadpaths.LoadPathError as exc:
+            raise BuildError(str(exc)) from None
+        # the artifact root is the boundary (checked above), as in Flux, not each kustomization's directory
+        proc = _run([kubectl_binary(), "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(target)], cwd=work)
         if proc[0] != 0:
             message = proc[2].strip().replace(str(tree) + "/", "").replace(str(tree), ".")
             raise BuildError(f"kustomize build failed: {message}")
