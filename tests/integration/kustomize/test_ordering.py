@@ -18,6 +18,7 @@ from gotk.api import meta
 from gotk.kube.resources import CONFIGMAPS, Resource
 from gotk.kustomize.sources import KUSTOMIZATIONS
 from gotk.runtime import conditions
+from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -130,8 +131,13 @@ async def test_ready_expr_and_cycles(harness: Any) -> None:
     await harness.create_ks("x", "./x", dependsOn=[{"name": "y"}])
     await harness.create_ks("y", "./y", dependsOn=[{"name": "x"}])
     for name in ("x", "y"):
-        ks = await harness.not_ready(name, meta.DEPENDENCY_NOT_READY)
-        assert "is not ready" in conditions.get_message(ks, meta.READY)
+        await harness.not_ready(name, meta.DEPENDENCY_NOT_READY)
+
+        async def waits_on_the_other(name: str = name) -> bool:
+            # x may first report y "not found" (it can be reconciled before y exists); then "is not ready"
+            return "is not ready" in conditions.get_message(await harness.get_ks(name), meta.READY)
+
+        await eventually(waits_on_the_other, 30, f"{name} waiting on its dependency")
     await harness.create_ks("z", "./z")
     await harness.applied("z", revision)
     await asyncio.sleep(2)
