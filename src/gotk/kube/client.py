@@ -69,7 +69,11 @@ class Client:
 
     def impersonating(self, user: str | None) -> Client:
         """A client sending the same requests as `user` (Impersonate-User), sharing nothing mutable."""
-        return Client(self.config.with_impersonation(user), qps=self._limiter.qps, burst=self._limiter.burst)
+        return self.for_config(self.config.with_impersonation(user))
+
+    def for_config(self, config: KubeConfig) -> Client:
+        """A new client for another cluster or identity, with this one's QPS and burst."""
+        return Client(config, qps=self._limiter.qps, burst=self._limiter.burst, user_agent=self._user_agent)
 
     def _headers(self, content_type: str | None = None) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}

@@ -143,7 +143,7 @@ class Targets:
                 cfg = kubeconfig.from_dict(doc, source=f"secret {namespace}/{name}")
             except kubeconfig.ConfigError as exc:
                 raise GenericError("ReconciliationFailed", str(exc)) from None
-            found = Client(cfg, qps=self.client._limiter.qps, burst=self.client._limiter.burst)
+            found = self.client.for_config(cfg)
             self._clients[cache_key] = found
             self._watchers[cache_key] = HealthWatcher(found)
         return found, cache_key
