@@ -1,21 +1,19 @@
 """`gitenv`: the source controller running in-process against the session cluster (its storage and
 artifact server on 127.0.0.1), plus the helpers the GitRepository feature tests share: Git servers,
-Secrets, GitRepositories, waits on their status, reconcile requests and artifact downloads.
+Secrets, GitRepositories, waits on their status, reconcile requests and artifact downloads. Also the plain
+`client` and `source` fixtures (an API client; the source controller's Manager) of the per-kind tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import io
-import tarfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from gotk.api import meta
@@ -27,6 +25,7 @@ from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
 from gotk.source.gitrepository import GITREPOSITORIES
+from gotk.testing import artifacts
 from gotk.testing.gitserver import GitHttpServer, SshGitServer
 
 Obj = dict[str, Any]
@@ -140,16 +139,7 @@ class GitEnv:
     @staticmethod
     async def files(obj: Obj) -> dict[str, bytes]:
         """The regular files of the object's artifact, by path."""
-        async with aiohttp.ClientSession() as session, session.get(obj["status"]["artifact"]["url"]) as resp:
-            resp.raise_for_status()
-            data = await resp.read()
-        out: dict[str, bytes] = {}
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for member in tar.getmembers():
-                extracted = tar.extractfile(member) if member.isfile() else None
-                if extracted is not None:
-                    out[member.name] = extracted.read()
-        return out
+        return artifacts.tar_members(await artifacts.download(obj["status"]["artifact"]["url"]))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 45.0, what: str = "condition") -> None:
@@ -178,3 +168,22 @@ async def gitenv(cluster: Any, namespace: str, tmp_path: Path) -> AsyncIterator[
             await asyncio.wait_for(task, 30)
             for server in env.servers:
                 server.stop()
+
+
+# the source controller in-process for the Bucket, GitRepository and OCIRepository end-to-end tests
+@pytest.fixture
+async def client(cluster: Any) -> AsyncIterator[Client]:
+    async with Client(config.load(cluster.kubeconfig)) as c:
+        yield c
+
+
+@pytest.fixture
+async def source(client: Client, namespace: str, tmp_path: Path) -> AsyncIterator[Manager]:
+    manager = Manager(client, ManagerOptions(watch_namespace=namespace, concurrent=2))
+    settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0")
+    await source_controller.register(manager, settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(manager.run(stop))
+    yield manager
+    stop.set()
+    await asyncio.wait_for(task, 30)

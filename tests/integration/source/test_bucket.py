@@ -9,29 +9,24 @@ unsupported provider, and artifact removal on deletion.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import io
-import tarfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from gotk.api import meta
-from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import SECRETS
 from gotk.runtime import conditions
-from gotk.runtime.manager import Manager, ManagerOptions
-from gotk.runtime.settings import Settings
-from gotk.source import controller as source_controller
+from gotk.runtime.manager import Manager
 from gotk.source.bucket import BUCKETS
 from gotk.source.objectstore import index as objindex
 from gotk.source.objectstore import s3
+from gotk.testing.artifacts import download
+from gotk.testing.artifacts import tar_members as members
 from gotk.testing.s3server import MinioServer
 from gotk.testing.waiting import eventually
 
@@ -52,24 +47,6 @@ OBJECTS: dict[str, bytes | str] = {
 def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
     with MinioServer(tmp_path_factory.mktemp("minio"), access_key=ACCESS, secret_key=SECRET) as server:
         yield server
-
-
-@pytest.fixture
-async def client(cluster: Any) -> AsyncIterator[Client]:
-    async with Client(config.load(cluster.kubeconfig)) as c:
-        yield c
-
-
-@pytest.fixture
-async def source(client: Client, namespace: str, tmp_path: Path) -> AsyncIterator[Manager]:
-    manager = Manager(client, ManagerOptions(watch_namespace=namespace, concurrent=2))
-    settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0")
-    await source_controller.register(manager, settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(manager.run(stop))
-    yield manager
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 async def put_secret(client: Client, namespace: str, name: str, data: dict[str, bytes | str]) -> None:
@@ -137,23 +114,6 @@ async def request_reconcile(client: Client, name: str, namespace: str, token: st
         return bool((o.get("status") or {}).get("lastHandledReconcileAt") == token)
 
     await eventually(handled, what=f"requestedAt {token} handled")
-
-
-async def download(url: str) -> bytes:
-    async with aiohttp.ClientSession() as s, s.get(url) as resp:
-        resp.raise_for_status()
-        return await resp.read()
-
-
-def members(data: bytes) -> dict[str, bytes]:
-    out = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for m in tar.getmembers():
-            if m.isfile():
-                f = tar.extractfile(m)
-                assert f is not None
-                out[m.name] = f.read()
-    return out
 
 
 def expected_revision(etags: dict[str, str], keys: set[str]) -> str:

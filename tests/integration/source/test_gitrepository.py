@@ -6,28 +6,22 @@ talks to it only through the API server and the artifact URL, as a consumer woul
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import io
-import tarfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from gotk.api import meta
-from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import SECRETS
 from gotk.runtime import conditions
-from gotk.runtime.manager import Manager, ManagerOptions
-from gotk.runtime.settings import Settings
-from gotk.source import controller as source_controller
+from gotk.runtime.manager import Manager
 from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
+from gotk.testing.artifacts import download
+from gotk.testing.artifacts import tar_members as members
 from gotk.testing.gitserver import GitHttpServer
 from gotk.testing.waiting import eventually
 
@@ -49,24 +43,6 @@ def git_server(tmp_path: Path) -> Any:
     root.mkdir()
     with GitHttpServer(root, username=USER, password=PASSWORD) as server:
         yield server
-
-
-@pytest.fixture
-async def client(cluster: Any) -> AsyncIterator[Client]:
-    async with Client(config.load(cluster.kubeconfig)) as c:
-        yield c
-
-
-@pytest.fixture
-async def source(client: Client, namespace: str, tmp_path: Path) -> AsyncIterator[Manager]:
-    manager = Manager(client, ManagerOptions(watch_namespace=namespace, concurrent=2))
-    settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0")
-    await source_controller.register(manager, settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(manager.run(stop))
-    yield manager
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 async def create_secret(client: Client, namespace: str, password: str = PASSWORD) -> None:
@@ -109,23 +85,6 @@ async def wait_revision(
 
     await eventually(check, timeout, f"revision {revision}")
     return found
-
-
-async def download(url: str) -> bytes:
-    async with aiohttp.ClientSession() as s, s.get(url) as resp:
-        resp.raise_for_status()
-        return await resp.read()
-
-
-def members(data: bytes) -> dict[str, bytes]:
-    out = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for m in tar.getmembers():
-            if m.isfile():
-                f = tar.extractfile(m)
-                assert f is not None
-                out[m.name] = f.read()
-    return out
 
 
 async def test_gitrepository_end_to_end(client: Client, namespace: str, source: Manager, git_server: Any) -> None:

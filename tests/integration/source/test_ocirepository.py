@@ -9,34 +9,28 @@ copy, cosign key verification, TLS with certSecretRef, URL validation, and remov
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import io
 import json
 import re
 import subprocess
 import sys
-import tarfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gotk.api import meta
-from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import SECRETS
 from gotk.runtime import conditions
-from gotk.runtime.manager import Manager, ManagerOptions
-from gotk.runtime.settings import Settings
-from gotk.source import controller as source_controller
+from gotk.runtime.manager import Manager
 from gotk.source.oci.client import RegistryClient
 from gotk.source.ocirepository import OCIREPOSITORIES
+from gotk.testing.artifacts import download, tar_members
 from gotk.testing.registry import OciRegistry, cosign_sign
 from gotk.testing.waiting import eventually
 
@@ -70,24 +64,6 @@ def auth_registry(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Oc
 def tls_registry(tmp_path: Path) -> Iterator[OciRegistry]:
     with OciRegistry(tmp_path / "tls-registry", tls=True) as reg:
         yield reg
-
-
-@pytest.fixture
-async def client(cluster: Any) -> AsyncIterator[Client]:
-    async with Client(config.load(cluster.kubeconfig)) as c:
-        yield c
-
-
-@pytest.fixture
-async def source(client: Client, namespace: str, tmp_path: Path) -> AsyncIterator[Manager]:
-    manager = Manager(client, ManagerOptions(watch_namespace=namespace, concurrent=2))
-    settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0")
-    await source_controller.register(manager, settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(manager.run(stop))
-    yield manager
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
@@ -169,21 +145,8 @@ async def request_reconcile(client: Client, name: str, namespace: str, token: st
     await eventually(handled, what=f"requestedAt {token} handled")
 
 
-async def download(url: str) -> bytes:
-    async with aiohttp.ClientSession() as s, s.get(url) as resp:
-        resp.raise_for_status()
-        return await resp.read()
-
-
 def members(data: bytes) -> dict[str, str]:
-    out = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for m in tar.getmembers():
-            if m.isfile():
-                f = tar.extractfile(m)
-                assert f is not None
-                out[m.name] = f.read().decode()
-    return out
+    return {path: content.decode() for path, content in tar_members(data).items()}
 
 
 async def docker_secret(client: Client, namespace: str, host: str, password: str, name: str = "regcred") -> None:
