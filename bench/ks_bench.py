@@ -25,6 +25,14 @@ from gotk.testing.controlplane import ControlPlane, install_gotk
 from gotk.testing.gitserver import GitHttpServer
 from gotk.testing.processes import free_ports
 
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  verbs: [watch]
+- level: Metadata
+"""
 WORKLOAD = Path(__file__).resolve().parents[2] / "shared" / "bench" / "ks-workload.py"
 
 
@@ -41,6 +49,9 @@ def main() -> None:
         default=0,
         help="raise kube-controller-manager's client QPS (default: its own 20/30, as in the Flux baseline)",
     )
+    parser.add_argument(
+        "--audit", action="store_true", help="write kube-apiserver's audit log of writes (implies --keep)"
+    )
     args = parser.parse_args()
     if not WORKLOAD.exists():
         raise SystemExit(f"workload not found: {WORKLOAD}")
@@ -48,6 +59,11 @@ def main() -> None:
     extra = {}
     if args.kcm_qps:
         extra["kube-controller-manager"] = [f"--kube-api-qps={args.kcm_qps}", f"--kube-api-burst={args.kcm_qps * 2}"]
+    if args.audit:
+        args.keep = True
+        policy = work / "audit-policy.yaml"
+        policy.write_text(AUDIT_POLICY)
+        extra["kube-apiserver"] = [f"--audit-policy-file={policy}", f"--audit-log-path={work / 'audit.log'}"]
     cp = ControlPlane(work / "cluster", extra_args=extra)
     controllers: subprocess.Popen[bytes] | None = None
     try:

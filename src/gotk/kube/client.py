@@ -99,6 +99,23 @@ class Client:
         timeout: float | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON answer or raise `ApiError`."""
+        return (
+            await self.request_status(
+                method, path, params=params, body=body, content_type=content_type, timeout=timeout
+            )
+        )[1]
+
+    async def request_status(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int | bool] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> tuple[int, Any]:
+        """`request`, also returning the HTTP status (201 tells that a PATCH created the object)."""
         await self._limiter.acquire()
         data = None if body is None else (body if isinstance(body, bytes | str) else json.dumps(body))
         query = _params(params)
@@ -116,10 +133,10 @@ class Client:
                 if resp.status >= 400:
                     raise _error(resp.status, text)
                 if not text:
-                    return {}
+                    return resp.status, {}
                 if resp.content_type == "application/json":
-                    return json.loads(text)
-                return text
+                    return resp.status, json.loads(text)
+                return resp.status, text
         except (aiohttp.ClientConnectionError, TimeoutError, OSError) as exc:
             raise Unreachable(self.config.server, exc) from exc
 
@@ -218,19 +235,36 @@ class Client:
         subresource: str | None = None,
     ) -> Obj:
         """Server-side apply of a whole object (JSON is YAML, so it goes as apply-patch+yaml)."""
+        return (
+            await self.apply_created(
+                res, body, field_manager=field_manager, force=force, dry_run=dry_run, subresource=subresource
+            )
+        )[0]
+
+    async def apply_created(
+        self,
+        res: Resource,
+        body: Obj,
+        *,
+        field_manager: str,
+        force: bool = True,
+        dry_run: bool = False,
+        subresource: str | None = None,
+    ) -> tuple[Obj, bool]:
+        """`apply`, also telling whether the object did not exist (the API server answers 201 Created)."""
         meta = body.get("metadata") or {}
         params: dict[str, str | int | bool] = {"fieldManager": field_manager, "force": force}
         if dry_run:
             params["dryRun"] = "All"
         namespace = meta.get("namespace") if res.namespaced else None
-        result: Obj = await self.request(
+        status, result = await self.request_status(
             "PATCH",
             res.path(namespace, meta["name"], subresource),
             params=params,
             body=body,
             content_type=PATCH_TYPES["apply"],
         )
-        return result
+        return result, status == 201
 
     async def delete(
         self,

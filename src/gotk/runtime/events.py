@@ -2,6 +2,10 @@
 
 Events go to the API server as core/v1 Events (Normal or Warning, reason = condition reason) and, when an
 events address is configured, are also POSTed as JSON to the notification controller.
+
+Like client-go's event broadcaster, recording never blocks a reconcile: `emit` queues the Event and returns,
+the Events of one object are written in order, and the recorder's own client (and so its own QPS budget)
+keeps Events from competing with the reconcilers' requests. `flush` waits for what is queued.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from typing import Any
 import aiohttp
 
 from gotk.kube.client import Client
-from gotk.kube.errors import ApiError
 from gotk.kube.resources import EVENTS
 
 Obj = dict[str, Any]
@@ -36,6 +39,7 @@ class EventRecorder:
         self.instance = f"{controller}-{os.getpid()}"
         self.events_addr = events_addr
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last: dict[tuple[str, str, str], asyncio.Task[None]] = {}
 
     async def emit(
         self,
@@ -46,7 +50,7 @@ class EventRecorder:
         *,
         metadata: dict[str, str] | None = None,
     ) -> None:
-        """Record one Event; failures are logged, never raised (events are best effort)."""
+        """Queue one Event; failures are logged, never raised (events are best effort)."""
         meta = obj.get("metadata") or {}
         namespace = meta.get("namespace") or "default"
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -78,14 +82,38 @@ class EventRecorder:
             "lastTimestamp": now,
             "count": 1,
         }
+        key = (str(obj.get("kind")), namespace, str(meta.get("name")))
+        task = asyncio.create_task(self._send(self._last.get(key), event, obj, annotations, now))
+        self._last[key] = task
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if self._last.get(key) is t:
+                del self._last[key]
+
+        task.add_done_callback(done)
+
+    def pending(self) -> int:
+        """How many Events are queued and not yet written."""
+        return len(self._tasks)
+
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Wait (up to `timeout` seconds) until every queued Event is written."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def _send(
+        self, previous: asyncio.Task[None] | None, event: Obj, obj: Obj, annotations: dict[str, str], now: str
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
         try:
-            await self.client.create(EVENTS, event, namespace)
-        except ApiError as exc:
+            await self.client.create(EVENTS, event, event["metadata"]["namespace"])
+        except Exception as exc:  # best effort, but never silent
             log.warning("failed to record event: %s", exc)
         if self.events_addr:
-            task = asyncio.create_task(self._forward(obj, event_type, reason, message, annotations, now))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            await self._forward(obj, event["type"], event["reason"], event["message"], annotations, now)
 
     async def _forward(
         self, obj: Obj, event_type: str, reason: str, message: str, metadata: dict[str, str], now: str

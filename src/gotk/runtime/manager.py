@@ -60,6 +60,9 @@ class Manager:
         self.extra_servers: list[web.AppRunner] = []
         self._extra_informers: dict[str, list[Informer]] = defaultdict(list)
         self.cleanups: list[Callable[[], Awaitable[None]]] = []
+        # Events go through a client of their own, as client-go's broadcaster does: never in a reconcile's way
+        self._events_client = client.for_config(client.config)
+        self._recorders: list[EventRecorder] = []
 
     def add_informer(self, controller_name: str, informer: Informer) -> None:
         """Run `informer` with the named controller (after its leader election), e.g. to watch sources."""
@@ -76,7 +79,8 @@ class Manager:
         queue: WorkQueue[tuple[str, str]] = WorkQueue(
             min_retry_delay=opts.min_retry_delay, max_retry_delay=opts.max_retry_delay
         )
-        recorder = EventRecorder(self.client, reconciler.controller_name, events_addr=opts.events_addr)
+        recorder = EventRecorder(self._events_client, reconciler.controller_name, events_addr=opts.events_addr)
+        self._recorders.append(recorder)
         controller = Controller(
             reconciler,
             self.client,
@@ -112,6 +116,9 @@ class Manager:
                 await runner.cleanup()
             for cleanup in self.cleanups:
                 await cleanup()
+            for recorder in self._recorders:
+                await recorder.flush()
+            await self._events_client.close()
             log.info("shutdown complete")
 
     async def _run_group(self, name: str, controllers: list[Controller], stop: asyncio.Event) -> None:

@@ -57,6 +57,9 @@ class ApplyMemory:
     def _key(obj: Mapping[str, Any]) -> str:
         return f"{obj.get('apiVersion')}|{plan.obj_id(obj)}"
 
+    def knows(self, desired: Mapping[str, Any]) -> bool:
+        return self._key(desired) in self._seen
+
     def unchanged(self, desired: Mapping[str, Any], fingerprint: str, live: Mapping[str, Any]) -> bool:
         rv = (live.get("metadata") or {}).get("resourceVersion")
         return self._seen.get(self._key(desired)) == (fingerprint, rv)
@@ -193,8 +196,22 @@ class ResourceManager:
         meta = obj["metadata"]
         namespace = meta.get("namespace") if res.namespaced else None
         live = known.get((f"{obj.get('apiVersion')}/{obj.get('kind')}", str(meta.get("namespace") or ""), meta["name"]))
+        dry: Obj | None = None
+        error: ApiError | None = None
+        if live is None and self._dry_run_first(obj, ignore):
+            # not applied by this process before: the dry-run itself says whether the object exists (201)
+            try:
+                dry, created = await self.client.apply_created(
+                    res, obj, field_manager=self.field_manager, force=True, dry_run=True
+                )
+                if created:
+                    return _Planned(obj, res, None, dry, plan.CREATED, plan.fingerprint(obj))
+            except ApiError as exc:
+                error = exc  # decided below from the live object: skip, recreate or fail
         if live is None:
             live = await self.client.get_or_none(res, meta["name"], namespace)
+            if live is None and error is not None:
+                raise error
         desired = obj
         if live is not None and ignore is not None:
             paths = ignore(obj)
@@ -206,30 +223,42 @@ class ResourceManager:
         if live is not None and (policy == "ifnotpresent" or plan.skipped(live)):  # Flux's shouldSkipApply
             p.action = plan.SKIPPED
             return p
-        fingerprint = plan.fingerprint(desired)
-        p.fingerprint = fingerprint
-        if (
-            live is not None
-            and self.memory is not None
-            and self.memory.unchanged(desired, fingerprint, live)
-            and not self._needs_takeover(live, policy)
-        ):
-            return p  # applied by us in this state and untouched since: no dry-run needed
-        try:
-            p.dry = await self.client.apply(res, desired, field_manager=self.field_manager, force=True, dry_run=True)
-        except ApiError as exc:
+        p.fingerprint = plan.fingerprint(desired)
+        if dry is None and error is None:
+            if (
+                live is not None
+                and self.memory is not None
+                and self.memory.unchanged(desired, p.fingerprint, live)
+                and not self._needs_takeover(live, policy)
+            ):
+                return p  # applied by us in this state and untouched since: no dry-run needed
+            try:
+                dry = await self.client.apply(res, desired, field_manager=self.field_manager, force=True, dry_run=True)
+            except ApiError as exc:
+                error = exc
+        if error is not None:
             recreate = force or plan.annotation(obj, plan.FORCE_ANNOTATION).lower() == "enabled"
-            if live is not None and recreate and _is_immutable(exc):
+            if live is not None and recreate and _is_immutable(error):
                 p.action = plan.CONFIGURED  # recreated at write time
                 return p
-            raise
+            raise error
+        p.dry = dry
         if live is None:
             p.action = plan.CREATED
-        elif plan.differs(live, p.dry) or self._needs_takeover(live, policy):
+        elif dry is not None and (plan.differs(live, dry) or self._needs_takeover(live, policy)):
             p.action = plan.CONFIGURED
         elif self.memory is not None:
-            self.memory.remember(desired, fingerprint, live)
+            self.memory.remember(desired, p.fingerprint, live)
         return p
+
+    def _dry_run_first(self, obj: Obj, ignore: Callable[[Obj], list[str]] | None) -> bool:
+        """Whether to dry-run before looking the object up: for objects this process has not applied yet,
+        whose plan needs nothing of the live object (no ignore rules, not IfNotPresent)."""
+        if self.memory is not None and self.memory.knows(obj):
+            return False
+        if plan.ssa_policy(obj) == "ifnotpresent":
+            return False
+        return not (ignore is not None and ignore(obj))
 
     def _needs_takeover(self, live: Obj, policy: str) -> bool:
         return policy != "merge" and plan.takeover_patch(live, self.field_manager, self.override_managers) is not None
