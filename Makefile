@@ -25,7 +25,7 @@ setup-controlplane:
 	@scripts/build-controlplane.sh
 
 run: setup
-	$(VENV)/bin/flux local up --dir .local/cluster --foreground
+	$(VENV)/bin/flux local up --dir .local/cluster --foreground --demo examples/demo
 
 lint:
 	$(VENV)/bin/ruff check src tests bench

@@ -18,6 +18,7 @@ from types import FrameType
 import click
 
 from gotk.cli import output
+from gotk.cli.demo import Demo
 from gotk.cli.output import CommandError
 from gotk.testing import processes
 from gotk.testing.controlplane import CORE, ControlPlane, ControlPlaneError, install_gotk
@@ -46,9 +47,18 @@ def local() -> None:
 @click.option("--nodes", default=1, show_default=True, type=click.IntRange(1, 1000), help="Number of kwok Nodes.")
 @click.option("--no-controllers", is_flag=True, help="Start only the control plane, not the gotk controllers.")
 @click.option("--foreground", is_flag=True, help="Stay up until Ctrl-C, then stop everything.")
-def up(state_dir: Path, nodes: int, no_controllers: bool, foreground: bool) -> None:
+@click.option(
+    "--demo",
+    "demo_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Commit DIR to a local Git repository and deploy it with a GitRepository and a Kustomization "
+    "(needs --foreground: the Git server runs in this process).",
+)
+def up(state_dir: Path, nodes: int, no_controllers: bool, foreground: bool, demo_dir: Path | None) -> None:
     """Start the control plane, install the gotk CRDs and start the controllers."""
     state_dir = state_dir.absolute()
+    if demo_dir is not None and (not foreground or no_controllers):
+        raise CommandError("--demo needs --foreground and the controllers (no --no-controllers)")
     if foreground:  # a SIGTERM while starting must still stop what has started
         signal.signal(signal.SIGTERM, _interrupt)
     cp, started = _start_control_plane(state_dir, nodes)
@@ -68,7 +78,19 @@ def up(state_dir: Path, nodes: int, no_controllers: bool, foreground: bool) -> N
     output.success(f"ready: run `export KUBECONFIG={cp.kubeconfig}`, then kubectl or flux as usual")
     output.success(f"logs in {state_dir / 'logs'}; stop with `flux local down --dir {state_dir}`")
     if foreground:
-        _serve(cp)
+        app = None
+        if demo_dir is not None:
+            app = Demo(cp, demo_dir.absolute())
+            try:
+                app.start()
+            except (CommandError, KeyboardInterrupt):
+                cp.stop()
+                raise
+        try:
+            _serve(cp)
+        finally:
+            if app is not None:
+                app.stop()
 
 
 @local.command("down")

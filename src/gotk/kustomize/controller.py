@@ -14,7 +14,7 @@ from gotk.kube.resources import CONFIGMAPS, SECRETS
 from gotk.kustomize import build as kbuild
 from gotk.kustomize.artifact_cache import ArtifactCache
 from gotk.kustomize.reconciler import KustomizationReconciler
-from gotk.kustomize.sources import SOURCE_KINDS, SourceIndex, dependency_refs, ready_changed, revision_changed
+from gotk.kustomize.sources import SOURCE_KINDS, RefIndex, dependency_refs, ready_changed, revision_changed, source_ref
 from gotk.kustomize.targets import Targets
 from gotk.runtime.controller import Controller
 from gotk.runtime.informer import Informer, key_of
@@ -42,24 +42,24 @@ class Wiring:
 
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
-        self.index = SourceIndex()
+        self.sources = RefIndex(lambda ks: [source_ref(ks)])
+        self.dependents = RefIndex(dependency_refs)
 
     def on_kustomization(self, old: Obj | None, new: Obj | None) -> None:
-        self.index.update(new, old)
+        self.sources.update(new, old)
+        self.dependents.update(new, old)
         changed = new if new is not None else old
         if changed is None or not ready_changed(old, new):
             return
-        ns, name = key_of(changed)
-        for other in self.controller.informer.list():
-            if (ns, name) in dependency_refs(other):
-                self.controller.enqueue(key_of(other))
+        for key in self.dependents.users(key_of(changed)):
+            self.controller.enqueue(key)
 
     def on_source(self, kind: str) -> Any:
         def handler(old: Obj | None, new: Obj | None) -> None:
             if new is None or not revision_changed(old, new):
                 return
             ns, name = key_of(new)
-            for key in self.index.users(kind, ns, name):
+            for key in self.sources.users((kind, ns, name)):
                 self.controller.enqueue(key)
 
         return handler

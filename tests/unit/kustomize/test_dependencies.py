@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gotk.kustomize.sources import InvalidReadyExpr, dependency_problem
+from gotk.kustomize.sources import InvalidReadyExpr, RefIndex, dependency_problem, dependency_refs, source_ref
 
 REF = ("apps", "infra")
 REVISION = "main@sha1:2"
@@ -51,3 +51,31 @@ def test_ready_expr_replaces_the_built_in_check() -> None:
 def test_invalid_ready_expr(expr: str) -> None:
     with pytest.raises(InvalidReadyExpr, match="failed to"):
         dependency_problem(ks("infra"), REF, obj=ks("app"), ready_expr=expr)
+
+
+def test_ref_index_follows_changes_of_dependsOn() -> None:
+    index = RefIndex(dependency_refs)
+    app = ks("app")
+    app["spec"]["dependsOn"] = [{"name": "infra"}, {"name": "crds", "namespace": "flux-system"}]
+    index.update(app, None)
+    assert index.users(("apps", "infra")) == {("apps", "app")}
+    assert index.users(("flux-system", "crds")) == {("apps", "app")}
+
+    moved = ks("app")
+    moved["spec"]["dependsOn"] = [{"name": "infra"}]
+    index.update(moved, app)
+    assert index.users(("apps", "infra")) == {("apps", "app")}
+    assert index.users(("flux-system", "crds")) == set()
+
+    index.update(None, moved)
+    assert index.users(("apps", "infra")) == set()
+    assert index._users == {}
+
+
+def test_ref_index_of_sources() -> None:
+    index = RefIndex(lambda obj: [source_ref(obj)])
+    index.update(ks("a"), None)
+    index.update(ks("b"), None)
+    index.update(ks("c", source="other"), None)
+    assert index.users(("GitRepository", "apps", "repo")) == {("apps", "a"), ("apps", "b")}
+    assert index.users(("GitRepository", "apps", "other")) == {("apps", "c")}
