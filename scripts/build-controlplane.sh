@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the local control plane (kube-apiserver, kube-controller-manager,
-# kube-scheduler, etcd, kwok) and the MinIO test server from the Go wrapper
-# modules under tools/ into ~/.cache/gotk/bin. Each part has its own stamp
-# (.stamp, .stamp-minio) and is skipped when it matches the pinned versions.
+# kube-scheduler, etcd, kwok), the MinIO test server and the Helm CLI (test
+# oracle and chart fixtures) from the Go wrapper modules under tools/ into
+# ~/.cache/gotk/bin. Each part has its own stamp (.stamp, .stamp-minio,
+# .stamp-helm) and is skipped when it matches the pinned versions.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +13,8 @@ k8s_version=v1.36.3
 k8s_minor=36
 stamp_want="k8s=$k8s_version etcd=$(grep -oE 'server/v3 v[0-9.]+' "$root/tools/etcd/go.mod" | cut -d' ' -f2) kwok=$(grep -oE 'kwok v[0-9.]+' "$root/tools/kwok/go.mod" | cut -d' ' -f2) sum=$(cat "$root"/tools/{etcd,k8s,kwok}/go.sum | sha256sum | cut -c1-16)"
 minio_stamp_want="minio=$(grep -oE 'minio/minio v[^ ]+' "$root/tools/minio/go.mod" | cut -d' ' -f2) sum=$(sha256sum < "$root/tools/minio/go.sum" | cut -c1-16)"
+helm_version=$(grep -oE 'helm.sh/helm/v4 v[^ ]+' "$root/tools/helm/go.mod" | cut -d' ' -f2)
+helm_stamp_want="helm=$helm_version sum=$(sha256sum < "$root/tools/helm/go.sum" | cut -c1-16)"
 
 # up_to_date STAMPFILE WANT FILE...: the stamp matches and every file exists.
 up_to_date() {
@@ -24,7 +27,7 @@ up_to_date() {
 }
 
 mkdir -p "$bin"
-need_cp=1 need_minio=1
+need_cp=1 need_minio=1 need_helm=1
 if up_to_date "$bin/.stamp" "$stamp_want" kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwok-stages.yaml; then
   echo "control plane: up to date in $bin ($stamp_want)"
   need_cp=0
@@ -33,7 +36,11 @@ if up_to_date "$bin/.stamp-minio" "$minio_stamp_want" minio; then
   echo "minio: up to date in $bin ($minio_stamp_want)"
   need_minio=0
 fi
-[[ $need_cp == 1 || $need_minio == 1 ]] || exit 0
+if up_to_date "$bin/.stamp-helm" "$helm_stamp_want" helm; then
+  echo "helm: up to date in $bin ($helm_stamp_want)"
+  need_helm=0
+fi
+[[ $need_cp == 1 || $need_minio == 1 || $need_helm == 1 ]] || exit 0
 
 export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
 export GOFLAGS=-mod=mod
@@ -46,6 +53,12 @@ if [[ $need_minio == 1 ]]; then
   step "building minio (test S3 server, about 2 min)"
   (cd "$root/tools/minio" && go build -trimpath -ldflags="-s -w" -o "$bin/minio" github.com/minio/minio)
   echo "$minio_stamp_want" > "$bin/.stamp-minio"
+fi
+if [[ $need_helm == 1 ]]; then
+  step "building helm $helm_version (test oracle and chart fixtures, about 2.5 min)"
+  (cd "$root/tools/helm" && go build -trimpath -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" \
+    -o "$bin/helm" helm.sh/helm/v4/cmd/helm)
+  echo "$helm_stamp_want" > "$bin/.stamp-helm"
 fi
 [[ $need_cp == 1 ]] || { step "done: $(ls "$bin" | tr '\n' ' ')"; exit 0; }
 

@@ -14,11 +14,12 @@ from gotk.kube.resources import CONFIGMAPS, SECRETS
 from gotk.kustomize import build as kbuild
 from gotk.kustomize.artifact_cache import ArtifactCache
 from gotk.kustomize.reconciler import KustomizationReconciler
-from gotk.kustomize.sources import SOURCE_KINDS, RefIndex, dependency_refs, ready_changed, revision_changed, source_ref
+from gotk.kustomize.sources import SOURCE_KINDS, dependency_refs, ready_changed, revision_changed, source_ref
 from gotk.kustomize.targets import Targets
 from gotk.runtime.controller import Controller
 from gotk.runtime.informer import Informer, key_of
 from gotk.runtime.manager import Manager
+from gotk.runtime.refindex import RefIndex
 from gotk.runtime.settings import Settings
 
 Obj = dict[str, Any]

@@ -5,7 +5,7 @@ Pure lookups over informer stores: no API calls on the hot path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from gotk.api import meta
@@ -91,33 +91,6 @@ def _ready_expr_problem(text: str, dep: Obj, obj: Mapping[str, Any], ref: tuple[
 def artifact_of(source: Obj | None) -> Obj | None:
     art = ((source or {}).get("status") or {}).get("artifact")
     return art if isinstance(art, dict) and art.get("url") and art.get("digest") else None
-
-
-class RefIndex:
-    """Maps what Kustomizations refer to (their source, their dependencies) to the Kustomizations referring
-    to it, so that a change enqueues exactly those, without a scan of every Kustomization."""
-
-    def __init__(self, refs: Callable[[Obj], Iterable[Hashable]]) -> None:
-        self._refs = refs
-        self._users: dict[Hashable, set[tuple[str, str]]] = {}
-
-    def update(self, ks: Obj | None, old: Obj | None) -> None:
-        for obj, add in ((old, False), (ks, True)):
-            if obj is None:
-                continue
-            meta_ = obj.get("metadata") or {}
-            who = (meta_.get("namespace") or "", meta_.get("name") or "")
-            for ref in self._refs(obj):
-                users = self._users.setdefault(ref, set())
-                if add:
-                    users.add(who)
-                else:
-                    users.discard(who)
-                    if not users:
-                        del self._users[ref]
-
-    def users(self, ref: Hashable) -> set[tuple[str, str]]:
-        return set(self._users.get(ref, set()))
 
 
 def source_informers(informers: Mapping[str, Informer], kind: str) -> Informer | None:

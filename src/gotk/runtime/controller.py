@@ -129,6 +129,12 @@ class Controller:
         suspended = bool((obj.get("spec") or {}).get("suspend"))
         self.metrics.record_suspend(obj)
 
+        static = getattr(rec, "static", None)
+        if static is not None and static(obj):  # e.g. an OCI HelmRepository: a data container, left alone
+            await self._let_go(req, finalizers)
+            self.queue.forget(key)
+            return
+
         if metadata.get("deletionTimestamp"):
             if meta.FINALIZER in finalizers:
                 if not suspended:
@@ -189,6 +195,19 @@ class Controller:
             self.queue.add_rate_limited(key)
         elif decision.requeue_after is not None:
             self.queue.add_after(key, decision.requeue_after)
+
+    async def _let_go(self, req: Request, finalizers: list[str]) -> None:
+        """Undo what an earlier reconcile left on an object that is now static: artifacts, finalizer, status."""
+        obj = req.obj
+        if meta.FINALIZER in finalizers:
+            await self.reconciler.finalize(req)
+            await self._remove_finalizer(obj, finalizers)
+        leftover = {k for k in obj.get("status") or {} if k != "observedGeneration"}  # the CRD defaults that one
+        if leftover and not obj["metadata"].get("deletionTimestamp"):
+            meta_ = obj["metadata"]
+            await self.client.patch(
+                self.reconciler.resource, meta_["name"], {"status": None}, meta_.get("namespace"), subresource="status"
+            )
 
     async def _add_finalizer(self, obj: Obj, finalizers: list[str]) -> None:
         meta_ = obj["metadata"]

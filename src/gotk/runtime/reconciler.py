@@ -54,6 +54,10 @@ class Request:
         return str(self.obj["metadata"].get("namespace") or "")
 
     @property
+    def generation(self) -> int:
+        return int(self.obj["metadata"].get("generation") or 0)
+
+    @property
     def spec(self) -> Obj:
         spec: Obj = self.obj.setdefault("spec", {})
         return spec

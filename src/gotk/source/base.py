@@ -5,13 +5,15 @@ collection and clean-up on deletion. GitRepository, OCIRepository and Bucket sub
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.runtime import conditions, durations
-from gotk.runtime.reconciler import Request
-from gotk.runtime.results import Result
+from gotk.runtime.events import NORMAL
+from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.results import GenericError, Result
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
@@ -37,6 +39,27 @@ class ArtifactSource:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+
+    def steps(self) -> Sequence[NamedStep]:
+        """Flux's source steps: storage, source, artifact (GitRepository adds includes)."""
+        return (
+            NamedStep("storage", self.reconcile_storage),
+            NamedStep("source", self.reconcile_source),
+            NamedStep("artifact", self.reconcile_artifact),
+        )
+
+    async def reconcile_source(self, req: Request) -> Result | None:
+        raise NotImplementedError
+
+    async def reconcile_artifact(self, req: Request) -> Result | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def outdated(req: Request, message: str, reason: str = sc.NEW_REVISION) -> None:
+        """A new revision is coming: ArtifactOutdated (when there is an artifact) and Reconciling."""
+        if req.status.get("artifact"):
+            conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, reason, message)
+        conditions.mark_reconciling(req.obj, meta.PROGRESSING, f"building artifact: {message}")
 
     def stored_message(self, revision: str) -> str:
         return f"stored artifact for revision '{revision}'"
@@ -68,6 +91,35 @@ class ArtifactSource:
             message = self.stored_message(artifact["revision"])
             conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, message)
         return None
+
+    async def store(
+        self, req: Request, what: str, write: Callable[..., Mapping[str, Any]], *args: Any, **kw: Any
+    ) -> Obj:
+        """Run one blocking storage write (`write(*args, **kw)`); a failure marks StorageOperationFailed."""
+        try:
+            return dict(await asyncio.to_thread(write, *args, **kw))
+        except (OSError, ValueError) as exc:
+            message = f"unable to {what} to storage: {exc}"
+            conditions.mark_true(req.obj, sc.STORAGE_OPERATION_FAILED, sc.ARCHIVE_OPERATION_FAILED, message)
+            raise GenericError(sc.ARCHIVE_OPERATION_FAILED, message) from None
+
+    async def link(self, req: Request, artifact: Mapping[str, Any], name: str) -> None:
+        """Point the stable `status.url` link `name` at the artifact."""
+        try:
+            req.status["url"] = await asyncio.to_thread(self.storage.symlink, artifact, name)
+        except OSError as exc:
+            message = f"failed to update status URL symlink: {exc}"
+            conditions.mark_true(req.obj, sc.STORAGE_OPERATION_FAILED, sc.SYMLINK_UPDATE_FAILED, message)
+            raise GenericError(sc.SYMLINK_UPDATE_FAILED, message) from None
+
+    @staticmethod
+    async def announce(req: Request, reason: str, message: str, artifact: Mapping[str, Any]) -> None:
+        """The Normal event of a new artifact, with its revision and digest for the notification controller."""
+        metadata = {
+            "source.toolkit.fluxcd.io/revision": str(artifact.get("revision")),
+            "source.toolkit.fluxcd.io/digest": str(artifact.get("digest")),
+        }
+        await req.recorder.emit(req.obj, NORMAL, reason, message, metadata=metadata)
 
     def artifact_missing(self, req: Request) -> None:
         """Hook: forget status fields that point at the vanished artifact."""

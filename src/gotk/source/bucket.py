@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -18,8 +17,7 @@ from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.kube.resources import Resource
 from gotk.runtime import conditions
-from gotk.runtime.events import NORMAL
-from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
 from gotk.source import base
 from gotk.source.objectstore import index as objindex
@@ -54,13 +52,6 @@ class BucketReconciler(base.ArtifactSource):
     resource = BUCKETS
     condition_table = CONDITIONS
 
-    def steps(self) -> Sequence[NamedStep]:
-        return (
-            NamedStep("storage", self.reconcile_storage),
-            NamedStep("source", self.reconcile_source),
-            NamedStep("artifact", self.reconcile_artifact),
-        )
-
     # -- steps -----------------------------------------------------------------------------------
 
     async def reconcile_source(self, req: Request) -> Result | None:
@@ -90,10 +81,7 @@ class BucketReconciler(base.ArtifactSource):
         conditions.delete(req.obj, sc.FETCH_FAILED)
         req.scratch.update(dir=objects_dir, index=index, revision=revision)
         if not artifact or artifact.get("revision") != revision:
-            message = f"new upstream revision '{revision}'"
-            if artifact:
-                conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, sc.NEW_REVISION, message)
-            conditions.mark_reconciling(req.obj, meta.PROGRESSING, f"building artifact: {message}")
+            self.outdated(req, f"new upstream revision '{revision}'")
         return None
 
     async def _s3_config(self, req: Request) -> s3.S3Config:
@@ -163,20 +151,17 @@ class BucketReconciler(base.ArtifactSource):
             return None
         objects_dir: Path = req.scratch["dir"]
         revision: str = req.scratch["revision"]
-        try:
-            artifact = await asyncio.to_thread(
-                self.storage.archive_dir,
-                objects_dir,
-                STORAGE_KIND,
-                req.namespace,
-                req.name,
-                f"{revision.partition(':')[2]}.tar.gz",
-                revision=revision,
-            )
-        except OSError as exc:
-            message = f"unable to archive artifact to storage: {exc}"
-            conditions.mark_true(req.obj, sc.STORAGE_OPERATION_FAILED, sc.ARCHIVE_OPERATION_FAILED, message)
-            raise GenericError(sc.ARCHIVE_OPERATION_FAILED, message) from None
+        artifact = await self.store(
+            req,
+            "archive artifact",
+            self.storage.archive_dir,
+            objects_dir,
+            STORAGE_KIND,
+            req.namespace,
+            req.name,
+            f"{revision.partition(':')[2]}.tar.gz",
+            revision=revision,
+        )
         previous_digest = (req.status.get("artifact") or {}).get("digest")
         req.status["artifact"] = dict(artifact)
         if req.spec.get("ignore") is None:
@@ -188,15 +173,7 @@ class BucketReconciler(base.ArtifactSource):
         conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
         if previous_digest != artifact["digest"]:
             count, bucket = len(req.scratch["index"]), req.spec.get("bucketName", "")
-            await req.recorder.emit(
-                req.obj,
-                NORMAL,
-                "NewArtifact",
-                f"stored artifact with {count} fetched files from '{bucket}' bucket",
-                metadata={
-                    "source.toolkit.fluxcd.io/revision": revision,
-                    "source.toolkit.fluxcd.io/digest": artifact["digest"],
-                },
-            )
+            message = f"stored artifact with {count} fetched files from '{bucket}' bucket"
+            await self.announce(req, "NewArtifact", message, artifact)
         await self.gc(req, artifact["path"])
         return None

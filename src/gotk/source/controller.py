@@ -5,15 +5,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
+from gotk.runtime.controller import Controller
 from gotk.runtime.manager import Manager
+from gotk.runtime.refindex import RefIndex
 from gotk.runtime.settings import Settings
 from gotk.source import gitinclude, server
 from gotk.source.bucket import BucketReconciler
 from gotk.source.gitrepository import GitRepositoryReconciler
+from gotk.source.helmchart import HelmChartReconciler, source_key
+from gotk.source.helmrepository import HelmRepositoryReconciler
 from gotk.source.ocirepository import OCIRepositoryReconciler
 from gotk.source.storage import Storage
+
+Obj = dict[str, Any]
 
 
 def advertised_address(storage_addr: str, adv_addr: str, port: int) -> str:
@@ -39,10 +47,36 @@ async def register(manager: Manager, settings: Settings) -> None:
         retention_records=settings.artifact_retention_records,
         retention_ttl=settings.artifact_retention_ttl,
     )
+    concurrency = settings.concurrent_source or manager.options.concurrent
     git = manager.add(
-        GitRepositoryReconciler(storage, requeue_dependency=settings.requeue_dependency),
-        concurrency=settings.concurrent_source or manager.options.concurrent,
+        GitRepositoryReconciler(storage, requeue_dependency=settings.requeue_dependency), concurrency=concurrency
     )
     git.informer.add_handler(gitinclude.watch(git.informer.list, git.enqueue))  # includers follow their includes
-    manager.add(OCIRepositoryReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)
-    manager.add(BucketReconciler(storage), concurrency=settings.concurrent_source or manager.options.concurrent)
+    manager.add(OCIRepositoryReconciler(storage), concurrency=concurrency)
+    bucket = manager.add(BucketReconciler(storage), concurrency=concurrency)
+    helmrepo = manager.add(HelmRepositoryReconciler(storage), concurrency=concurrency)
+    charts = manager.add(
+        HelmChartReconciler(storage, requeue_dependency=settings.requeue_dependency), concurrency=concurrency
+    )
+    watch_chart_sources(charts, {"GitRepository": git, "Bucket": bucket, "HelmRepository": helmrepo})
+
+
+def watch_chart_sources(charts: Controller, sources: Mapping[str, Controller]) -> None:
+    """Reconcile the HelmCharts of a source as soon as the source has a new artifact."""
+    users = RefIndex(lambda chart: [source_key(chart)])
+    charts.informer.add_handler(lambda old, new: users.update(new, old))
+
+    def on_source(kind: str) -> Callable[[Obj | None, Obj | None], None]:
+        def handler(old: Obj | None, new: Obj | None) -> None:
+            before = ((old or {}).get("status") or {}).get("artifact") or {}
+            after = ((new or {}).get("status") or {}).get("artifact") or {}
+            if new is None or before.get("revision") == after.get("revision"):
+                return
+            meta_ = new["metadata"]
+            for key in users.users((kind, meta_.get("namespace") or "", meta_["name"])):
+                charts.enqueue(key)
+
+        return handler
+
+    for kind, controller in sources.items():
+        controller.informer.add_handler(on_source(kind))

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import shutil
 import tempfile
-import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,8 +18,7 @@ from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.kube.resources import Resource
 from gotk.runtime import artifacts, conditions
-from gotk.runtime.events import NORMAL
-from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
 from gotk.source import base, ignore, ociremote
 from gotk.source.oci import cosign, refs, spec
@@ -86,13 +82,6 @@ class OCIRepositoryReconciler(base.ArtifactSource):
 
     def stored_message(self, revision: str) -> str:
         return stored_message(revision)
-
-    def steps(self) -> Sequence[NamedStep]:
-        return (
-            NamedStep("storage", self.reconcile_storage),
-            NamedStep("source", self.reconcile_source),
-            NamedStep("artifact", self.reconcile_artifact),
-        )
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -274,7 +263,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
             else:
                 req.status[key] = value
         try:
-            req.status["url"] = await asyncio.to_thread(self._link_latest, artifact)
+            req.status["url"] = await asyncio.to_thread(self.storage.symlink, artifact, LATEST)
         except OSError as exc:
             req.log.warning("failed to update status URL symlink: %s", exc)
         conditions.delete(req.obj, sc.STORAGE_OPERATION_FAILED)
@@ -290,21 +279,4 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         source, origin = metadata.get(spec.SOURCE_ANNOTATION), metadata.get(spec.REVISION_ANNOTATION)
         if source and origin:
             message += f", origin source '{source}', origin revision '{origin}'"
-        annotations = {
-            "source.toolkit.fluxcd.io/revision": str(artifact.get("revision")),
-            "source.toolkit.fluxcd.io/digest": artifact["digest"],
-        }
-        await req.recorder.emit(req.obj, NORMAL, "NewArtifact", message, metadata=annotations)
-
-    def _link_latest(self, artifact: ArtifactDict) -> str:
-        """Point `<dir>/latest.tar.gz` at the artifact (atomically) and return its URL (blocking)."""
-        target = self.storage.local_path(artifact["path"])
-        link = target.parent / LATEST
-        tmp = target.parent / f".{LATEST}.{uuid.uuid4().hex}.tmp"
-        os.symlink(target.name, tmp)
-        try:
-            os.replace(tmp, link)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            raise
-        return self.storage.url_for(artifact["path"].rsplit("/", 1)[0] + f"/{LATEST}")
+        await self.announce(req, "NewArtifact", message, artifact)

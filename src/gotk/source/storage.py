@@ -18,6 +18,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -287,6 +288,21 @@ class Storage:
             sink.write(data)
 
         return self._write(kind, namespace, name, filename, revision, produce)
+
+    def symlink(self, artifact: Mapping[str, object], link_name: str) -> str:
+        """Point `<artifact dir>/<link_name>` at the artifact's file, atomically; return the link's URL (blocking).
+
+        Flux's stable URLs (`latest.tar.gz`, a HelmRepository's `index.yaml`); garbage collection skips links."""
+        rel = str(artifact["path"])
+        target = self.local_path(rel)
+        tmp = target.parent / f".{link_name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
+        os.symlink(target.name, tmp)
+        try:
+            os.replace(tmp, target.parent / link_name)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+        return self.url_for(f"{rel.rpartition('/')[0]}/{link_name}")
 
     def exists(self, artifact: Mapping[str, object]) -> bool:
         """Whether the artifact's file is present as a regular file (blocking)."""

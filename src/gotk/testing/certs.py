@@ -1,5 +1,6 @@
 """Throwaway X.509 material for test servers: a self-signed CA and a server certificate it
-issued for given DNS names and IP addresses. Used by `gotk.testing.gitserver` (HTTPS).
+issued for given DNS names and IP addresses. Used by the HTTPS test servers (`gotk.testing.httpserving`,
+the registry and MinIO).
 """
 
 from __future__ import annotations

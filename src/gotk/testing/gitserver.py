@@ -7,21 +7,17 @@ Test repositories are built with `gotk.testing.gitrepos` (re-exported here).
 
 from __future__ import annotations
 
-import base64
 import getpass
 import hmac
 import io
 import os
 import shutil
 import socket
-import ssl
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -29,8 +25,13 @@ from typing import IO, Self
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from gotk.testing import certs
 from gotk.testing.gitrepos import Gitlink, commit, make_repo, set_ref, tag
+from gotk.testing.httpserving import (
+    QuietHTTPServer,
+    ThreadedServer,
+    WorkerHandler,
+    basic_auth_user,
+)
 from gotk.testing.processes import LOOPBACK, Process, free_ports, tail, tcp_open
 
 __all__ = [
@@ -50,31 +51,12 @@ SSHD = "/usr/sbin/sshd"
 _CHUNK = 64 * 1024
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    allow_reuse_address = True
+class _Server(QuietHTTPServer):
     git: GitHttpServer
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        exc = sys.exc_info()[1]
-        if not isinstance(exc, ConnectionError | TimeoutError | ssl.SSLError):  # clients hang up all the time
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(WorkerHandler):
     server: _Server
-    timeout = 60
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if isinstance(self.connection, ssl.SSLSocket):
-            self.connection.do_handshake()  # in this worker thread, not in the accept loop
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._serve()
@@ -190,7 +172,7 @@ def _feed(pipe: IO[bytes], body: bytes) -> None:
             pass
 
 
-class GitHttpServer:
+class GitHttpServer(ThreadedServer):
     """Smart-HTTP Git server for the bare repositories under `root`.
 
     With `username`/`password` or `bearer_token` every request must authenticate (401 with a
@@ -198,6 +180,8 @@ class GitHttpServer:
     CA whose PEM is `ca_pem`. `allow_sha_fetch` lets clients fetch a reachable commit by sha
     (as GitHub and GitLab do).
     """
+
+    thread_name = "git-http"
 
     def __init__(
         self,
@@ -219,18 +203,9 @@ class GitHttpServer:
         self.allow_sha_fetch = allow_sha_fetch
         self.ca_pem = b""
         self.requests: list[tuple[str, str, int]] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("server not started")
-        return int(self._server.server_address[1])
 
     def url_for(self, repo_name: str) -> str:
-        scheme = "https" if self.tls else "http"
-        return f"{scheme}://{LOOPBACK}:{self.port}/{repo_name}"
+        return f"{self.scheme}://{LOOPBACK}:{self.port}/{repo_name}"
 
     def authenticate(self, header: str | None) -> str | None:
         """The user name for a valid Authorization header ('' when no auth is configured)."""
@@ -240,12 +215,7 @@ class GitHttpServer:
         if scheme.lower() == "bearer" and self.bearer_token is not None:
             return "token" if hmac.compare_digest(value.strip(), self.bearer_token) else None
         if scheme.lower() == "basic" and self.username is not None:
-            try:
-                user, _, pwd = base64.b64decode(value.strip()).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return None
-            ok = hmac.compare_digest(user, self.username) and hmac.compare_digest(pwd, self.password or "")
-            return user if ok else None
+            return basic_auth_user(value, self.username, self.password or "")
         return None
 
     def challenge(self) -> str:
@@ -254,37 +224,10 @@ class GitHttpServer:
     def record(self, method: str, path: str, status: int) -> None:
         self.requests.append((method, path, status))
 
-    def start(self) -> Self:
+    def _make_server(self) -> _Server:
         server = _Server((LOOPBACK, 0), _Handler)
         server.git = self
-        if self.tls:
-            ca_pem, cert_pem, key_pem = certs.self_signed_server(["localhost"], [LOOPBACK])
-            self.ca_pem = ca_pem
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            with tempfile.TemporaryDirectory() as tmp:
-                (Path(tmp) / "cert.pem").write_bytes(cert_pem)
-                (Path(tmp) / "key.pem").write_bytes(key_pem)
-                ctx.load_cert_chain(Path(tmp) / "cert.pem", Path(tmp) / "key.pem")
-            server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="git-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
+        return server
 
 
 class SshServerError(RuntimeError):

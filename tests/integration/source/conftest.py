@@ -31,6 +31,15 @@ from gotk.testing.gitserver import GitHttpServer, SshGitServer
 Obj = dict[str, Any]
 
 
+async def put_secret(client: Client, namespace: str, name: str, data: Mapping[str, str | bytes]) -> None:
+    """Create or replace Secret `namespace/name` with `data`."""
+    encoded = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode() for k, v in data.items()}
+    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded}
+    if await client.get_or_none(SECRETS, name, namespace) is not None:
+        await client.delete(SECRETS, name, namespace)
+    await client.create(SECRETS, body, namespace)
+
+
 @dataclass
 class GitEnv:
     """A running source controller watching `namespace`, and the servers a test started."""
@@ -61,11 +70,7 @@ class GitEnv:
 
     async def secret(self, name: str, data: Mapping[str, str | bytes]) -> None:
         """Create or replace Secret `name` with `data`."""
-        encoded = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode() for k, v in data.items()}
-        body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded}
-        if await self.client.get_or_none(SECRETS, name, self.namespace) is not None:
-            await self.client.delete(SECRETS, name, self.namespace)
-        await self.client.create(SECRETS, body, self.namespace)
+        await put_secret(self.client, self.namespace, name, data)
 
     async def gitrepository(self, name: str, url: str, *, interval: str = "1h", **spec: Any) -> None:
         """Create GitRepository `name` (branch main unless `ref` is given; interval 1h: only a spec change,

@@ -9,7 +9,6 @@ unsupported provider, and artifact removal on deletion.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ import pytest
 
 from gotk.api import meta
 from gotk.kube.client import Client
-from gotk.kube.resources import SECRETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
 from gotk.source.bucket import BUCKETS
@@ -29,6 +27,8 @@ from gotk.testing.artifacts import download
 from gotk.testing.artifacts import tar_members as members
 from gotk.testing.s3server import MinioServer
 from gotk.testing.waiting import eventually
+
+from .conftest import put_secret
 
 pytestmark = pytest.mark.cluster
 
@@ -47,18 +47,6 @@ OBJECTS: dict[str, bytes | str] = {
 def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
     with MinioServer(tmp_path_factory.mktemp("minio"), access_key=ACCESS, secret_key=SECRET) as server:
         yield server
-
-
-async def put_secret(client: Client, namespace: str, name: str, data: dict[str, bytes | str]) -> None:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {k: base64.b64encode(v.encode() if isinstance(v, str) else v).decode() for k, v in data.items()},
-    }
-    if await client.get_or_none(SECRETS, name, namespace) is not None:
-        await client.delete(SECRETS, name, namespace)
-    await client.create(SECRETS, body, namespace)
 
 
 def bucket(name: str, namespace: str, endpoint: str, bucket_name: str, **spec: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from gotk.kustomize.sources import InvalidReadyExpr, RefIndex, dependency_problem, dependency_refs, source_ref
+from gotk.kustomize.sources import InvalidReadyExpr, dependency_problem, dependency_refs, source_ref
+from gotk.runtime.refindex import RefIndex
 
 REF = ("apps", "infra")
 REVISION = "main@sha1:2"

@@ -1,0 +1,1 @@
+"""Helm repositories and charts for the source controller: index handling and downloads."""

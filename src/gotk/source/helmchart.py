@@ -1,0 +1,313 @@
+"""The HelmChart reconciler: storage, source, artifact — Flux's steps, in that order.
+
+From a HelmRepository (HTTP/S) the chart version is chosen in the repository's stored index (`spec.version`,
+default `*`) and the chart is pulled with the repository's credentials; from a GitRepository or a Bucket the
+chart directory `spec.chart` of the source artifact is packaged (`.helmignore`, local `file://` dependencies).
+`valuesFiles` are merged into the chart's values.yaml. The artifact is `<chart>-<version>.tgz`, its revision
+the chart version (`+<generation>` with values files from a HelmRepository, `+<source revision[:12]>` with
+the Revision strategy), and `status.url` the stable `latest.tar.gz` link. Nothing is fetched or written when
+the source revision, the resolved version and the generation are unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, NoReturn
+
+from gotk.api import source_conditions as sc
+from gotk.kube.errors import ApiError
+from gotk.kube.resources import Resource
+from gotk.runtime import artifacts, conditions
+from gotk.runtime.reconciler import Request
+from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
+from gotk.source import base
+from gotk.source.bucket import BUCKETS
+from gotk.source.gitrepository import GITREPOSITORIES
+from gotk.source.helm import chart as helmchart
+from gotk.source.helm import http as helmhttp
+from gotk.source.helm import index as helmindex
+from gotk.source.helmrepository import HELMREPOSITORIES, is_oci
+from gotk.source.secrets import SecretError, optional_secret
+
+Obj = dict[str, Any]
+KIND = "HelmChart"
+STORAGE_KIND = "helmchart"
+LATEST_LINK = "latest.tar.gz"
+SOURCE_UNAVAILABLE = "SourceUnavailable"
+NO_SOURCE_ARTIFACT = "NoSourceArtifact"
+NEW_CHART = "NewChart"
+PULL_SUCCEEDED, PACKAGE_SUCCEEDED = "ChartPullSucceeded", "ChartPackageSucceeded"
+SOURCES: dict[str, Resource] = {
+    "HelmRepository": HELMREPOSITORIES,
+    "GitRepository": GITREPOSITORIES,
+    "Bucket": BUCKETS,
+}
+
+HELMCHARTS = Resource("source.toolkit.fluxcd.io", "v1", "helmcharts", KIND)
+CONDITIONS = base.condition_table(sc.BUILD_FAILED, sc.SOURCE_VERIFIED)
+
+
+def source_key(obj: Obj) -> tuple[str, str, str]:
+    """(kind, namespace, name) of the HelmChart's source (always in its own namespace)."""
+    ref = (obj.get("spec") or {}).get("sourceRef") or {}
+    return (str(ref.get("kind", "")), (obj.get("metadata") or {}).get("namespace") or "", str(ref.get("name", "")))
+
+
+def revision_digest(revision: str) -> str:
+    """The hex part of a source revision (`main@sha1:<hex>` or `sha256:<hex>`)."""
+    return revision.rpartition(":")[2] or revision
+
+
+class HelmChartReconciler(base.ArtifactSource):
+    """Pulls or packages a Helm chart into a `.tgz` artifact served by the storage server."""
+
+    storage_kind = STORAGE_KIND
+    resource = HELMCHARTS
+    condition_table = CONDITIONS
+
+    def __init__(self, storage: Any, *, requeue_dependency: float = 30.0) -> None:
+        super().__init__(storage)
+        self.requeue_dependency = requeue_dependency
+
+    # -- source --------------------------------------------------------------------------------------
+
+    async def reconcile_source(self, req: Request) -> Result | None:
+        kind, namespace, name = source_key(req.obj)
+        resource = SOURCES.get(kind)
+        if resource is None:
+            self._stall(req, sc.FETCH_FAILED, helmchart.INVALID_CHART_REFERENCE, f"unsupported source kind '{kind}'")
+        try:
+            source = await req.client.get(resource, name, namespace)
+        except ApiError as exc:
+            message = f"failed to get source: {kind} '{namespace}/{name}': {exc.reason or exc.status}"
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, SOURCE_UNAVAILABLE, message)
+            raise GenericError(SOURCE_UNAVAILABLE, message) from None
+        if kind == "HelmRepository" and is_oci(source):
+            message = "charts from OCI HelmRepositories are not supported yet: use an OCIRepository"
+            self._stall(req, sc.FETCH_FAILED, helmchart.INVALID_CHART_REFERENCE, message)
+        artifact = (source.get("status") or {}).get("artifact")
+        if not artifact or not await asyncio.to_thread(self.storage.exists, artifact):
+            message = f"no artifact available for {kind} source '{name}'"
+            raise WaitingError(NO_SOURCE_ARTIFACT, message, self.requeue_dependency)
+        conditions.delete(req.obj, sc.FETCH_FAILED)
+        workdir = Path(tempfile.mkdtemp(prefix=f"helmchart-{req.namespace}-{req.name}-"))
+        req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        req.scratch.update(source=source, source_artifact=artifact, workdir=workdir)
+        try:
+            if kind == "HelmRepository":
+                await self._from_repository(req, source, artifact, workdir)
+            else:
+                await self._from_tarball(req, artifact, workdir)
+        except helmchart.ChartError as exc:
+            if exc.reason == helmchart.INVALID_CHART_REFERENCE:
+                self._stall(req, sc.BUILD_FAILED, exc.reason, f"invalid chart reference: {exc}")
+            conditions.mark_true(req.obj, sc.BUILD_FAILED, exc.reason, str(exc))
+            raise GenericError(exc.reason, str(exc)) from None
+        conditions.delete(req.obj, sc.BUILD_FAILED)
+        return None
+
+    def _unchanged(self, req: Request, revision: str, source_revision: str) -> bool:
+        artifact = req.status.get("artifact") or {}
+        same = (
+            artifact.get("revision") == revision
+            and req.status.get("observedGeneration") == req.generation
+            and req.status.get("observedChartName") == req.spec.get("chart")
+        )
+        if same:
+            req.scratch.update(unchanged=True, source_revision=source_revision)
+        return same
+
+    async def _from_repository(self, req: Request, repo: Obj, repo_artifact: Obj, workdir: Path) -> None:
+        spec = req.spec
+        name = str(spec.get("chart") or "")
+        try:
+            data = await asyncio.to_thread(self.storage.local_path(repo_artifact["path"]).read_bytes)
+            index = await asyncio.to_thread(helmindex.load, data)
+            entry = helmindex.select(index, name, spec.get("version"))
+        except (OSError, helmindex.IndexFormatError) as exc:
+            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to load repository index: {exc}") from None
+        except helmindex.ChartNotFoundError as exc:
+            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, str(exc)) from None
+        version = str(entry["version"])
+        values_files = list(spec.get("valuesFiles") or [])
+        revision = f"{version}+{req.generation}" if values_files else version
+        if self._unchanged(req, revision, repo_artifact["revision"]):
+            return
+        opts = await self._repository_options(req, repo)
+        url = helmindex.chart_url(opts.url, entry)
+        try:
+            tgz = await helmhttp.download(opts, url, max_size=helmindex.MAX_CHART_SIZE)
+        except helmhttp.HelmFetchError as exc:
+            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
+        chart_meta = await asyncio.to_thread(helmchart.metadata_from_archive, tgz)
+        if chart_meta.get("name") != name:
+            message = f"chart archive at {helmhttp.redact(url)} is chart '{chart_meta.get('name')}', not '{name}'"
+            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, message)
+        path = workdir / f"{name}-{version}.tgz"
+        await asyncio.to_thread(path.write_bytes, tgz)
+        reason, verb, observed = PULL_SUCCEEDED, "pulled", None
+        if values_files:
+            ignore_missing = bool(spec.get("ignoreMissingValuesFiles"))
+            path, observed = await asyncio.to_thread(
+                self._repackage, path, workdir, revision, values_files, ignore_missing
+            )
+            reason, verb = PACKAGE_SUCCEEDED, "packaged"
+        req.scratch.update(
+            chart=path,
+            revision=revision,
+            reason=reason,
+            verb=verb,
+            observed_values=observed,
+            source_revision=repo_artifact["revision"],
+        )
+
+    def _repackage(
+        self, path: Path, workdir: Path, version: str, values_files: list[str], ignore_missing: bool
+    ) -> tuple[Path, list[str] | None]:
+        extracted = workdir / "pulled"
+        artifacts.safe_extract(path, extracted, max_size=helmindex.MAX_CHART_SIZE * 10)
+        dirs = [d for d in extracted.iterdir() if d.is_dir()]
+        if len(dirs) != 1:
+            raise helmchart.ChartError(helmchart.CHART_PACKAGE_ERROR, "chart archive has no single chart directory")
+        return self._package(dirs[0], extracted, workdir, version, values_files, ignore_missing, values_root=dirs[0])
+
+    def _package(
+        self,
+        chart_dir: Path,
+        root: Path,
+        workdir: Path,
+        version: str | None,
+        values_files: list[str],
+        ignore_missing: bool,
+        *,
+        values_root: Path,
+    ) -> tuple[Path, list[str] | None]:
+        values = None
+        observed: list[str] | None = None
+        if values_files:
+            values, found = helmchart.merge_values_files(values_root, values_files, ignore_missing=ignore_missing)
+            observed = found if ignore_missing else None
+        path, _ = helmchart.package_dir(chart_dir, workdir / "out", root=root, version=version, values=values)
+        return path, observed
+
+    async def _from_tarball(self, req: Request, source_artifact: Obj, workdir: Path) -> None:
+        spec = req.spec
+        source_revision = str(source_artifact.get("revision") or "")
+        if (
+            req.status.get("observedSourceArtifactRevision") == source_revision
+            and req.status.get("artifact")
+            and self._unchanged(req, req.status["artifact"]["revision"], source_revision)
+        ):
+            return
+        root = workdir / "source"
+        archive = self.storage.local_path(source_artifact["path"])
+        try:
+            await asyncio.to_thread(artifacts.safe_extract, archive, root)
+        except (OSError, artifacts.UnsafeArchiveError) as exc:
+            raise helmchart.ChartError(helmchart.CHART_PACKAGE_ERROR, f"failed to extract source: {exc}") from None
+        rel = str(spec.get("chart") or "").strip()
+        chart_dir = (root / rel.lstrip("/")).resolve()
+        if not chart_dir.is_relative_to(root.resolve()):
+            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, f"chart path '{rel}' leaves the source")
+        if not chart_dir.is_dir():
+            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, f"no chart directory at path '{rel}'")
+        chart_meta = await asyncio.to_thread(helmchart.metadata_from_dir, chart_dir)
+        metadata: list[str] = []
+        if spec.get("reconcileStrategy") == "Revision":
+            metadata.append(revision_digest(source_revision)[:12])
+        values_files = list(spec.get("valuesFiles") or [])
+        if values_files:
+            metadata.append(str(req.generation))
+        version = str(chart_meta["version"]) + (f"+{'.'.join(metadata)}" if metadata else "")
+        if self._unchanged(req, version, source_revision):
+            return
+        ignore_missing = bool(spec.get("ignoreMissingValuesFiles"))
+        path, observed = await asyncio.to_thread(
+            self._package, chart_dir, root, workdir, version, values_files, ignore_missing, values_root=root
+        )
+        req.scratch.update(
+            chart=path,
+            revision=version,
+            reason=PACKAGE_SUCCEEDED,
+            verb="packaged",
+            observed_values=observed,
+            source_revision=source_revision,
+        )
+
+    async def _repository_options(self, req: Request, repo: Obj) -> helmhttp.HelmHTTPOptions:
+        spec = repo.get("spec") or {}
+        secret_ref = spec.get("secretRef")
+        try:
+            auth = await optional_secret(req.client, req.namespace, secret_ref, "HelmRepository spec.secretRef")
+            certs = await optional_secret(
+                req.client, req.namespace, spec.get("certSecretRef"), "HelmRepository spec.certSecretRef"
+            )
+            return helmhttp.options_from_secrets(
+                str(spec.get("url") or ""),
+                auth,
+                certs,
+                secret_name=(secret_ref or {}).get("name", ""),
+                pass_credentials=bool(spec.get("passCredentials")),
+                timeout=self.timeout(repo),
+            )
+        except (SecretError, helmhttp.HelmAuthError) as exc:
+            message = f"failed to construct Helm client's TLS config or credentials: {exc}"
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
+            raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
+
+    def _stall(self, req: Request, condition: str, reason: str, message: str) -> NoReturn:
+        conditions.mark_true(req.obj, condition, reason, message)
+        raise StallingError(reason, message)
+
+    # -- artifact ------------------------------------------------------------------------------------
+
+    async def reconcile_artifact(self, req: Request) -> Result | None:
+        spec = req.spec
+        if req.scratch.get("unchanged"):
+            artifact = req.status["artifact"]
+            message = f"{self._verb(req)} '{spec.get('chart')}' chart with version '{artifact['revision']}'"
+            reason = PULL_SUCCEEDED if self._verb(req) == "pulled" else PACKAGE_SUCCEEDED
+        else:
+            path: Path = req.scratch["chart"]
+            revision: str = req.scratch["revision"]
+            name = str(helmchart.metadata_from_archive(path.read_bytes())["name"])
+            if revision != req.status.get("artifact", {}).get("revision"):
+                self.outdated(req, f"new chart version '{revision}'", NEW_CHART)
+            artifact = await self.store(
+                req,
+                "copy Helm chart",
+                self.storage.copy_file,
+                path,
+                STORAGE_KIND,
+                req.namespace,
+                req.name,
+                f"{name}-{revision}.tgz",
+                revision=revision,
+            )
+            req.status["artifact"] = artifact
+            reason = req.scratch["reason"]
+            message = f"{req.scratch['verb']} '{name}' chart with version '{revision}'"
+            await self.announce(req, reason, message, artifact)
+            observed = req.scratch.get("observed_values")
+            if observed is None:
+                req.status.pop("observedValuesFiles", None)
+            else:
+                req.status["observedValuesFiles"] = observed
+        req.status["observedChartName"] = spec.get("chart")
+        req.status["observedSourceArtifactRevision"] = req.scratch.get("source_revision")
+        await self.link(req, artifact, LATEST_LINK)
+        conditions.delete(req.obj, sc.STORAGE_OPERATION_FAILED)
+        conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
+        conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, reason, message)
+        await self.gc(req, artifact["path"])
+        return None
+
+    def _verb(self, req: Request) -> str:
+        kind = source_key(req.obj)[0]
+        return "pulled" if kind == "HelmRepository" and not req.spec.get("valuesFiles") else "packaged"
+
+    def stored_message(self, revision: str) -> str:
+        return f"stored artifact for revision '{revision}'"
