@@ -29,8 +29,10 @@ from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.source.helm import chart as helmchart
 from gotk.source.helm import http as helmhttp
 from gotk.source.helm import index as helmindex
+from gotk.source.helm import oci as helmoci
+from gotk.source.helm import remote
 from gotk.source.helmrepository import HELMREPOSITORIES, is_oci
-from gotk.source.secrets import SecretError, optional_secret
+from gotk.source.oci.model import RegistryError
 
 Obj = dict[str, Any]
 KIND = "HelmChart"
@@ -85,22 +87,25 @@ class HelmChartReconciler(base.ArtifactSource):
             message = f"failed to get source: {kind} '{namespace}/{name}': {exc.reason or exc.status}"
             conditions.mark_true(req.obj, sc.FETCH_FAILED, SOURCE_UNAVAILABLE, message)
             raise GenericError(SOURCE_UNAVAILABLE, message) from None
-        if kind == "HelmRepository" and is_oci(source):
-            message = "charts from OCI HelmRepositories are not supported yet: use an OCIRepository"
-            self._stall(req, sc.FETCH_FAILED, helmchart.INVALID_CHART_REFERENCE, message)
-        artifact = (source.get("status") or {}).get("artifact")
-        if not artifact or not await asyncio.to_thread(self.storage.exists, artifact):
+        oci = kind == "HelmRepository" and is_oci(source)
+        artifact: Obj = (source.get("status") or {}).get("artifact") or {}
+        if not oci and (not artifact or not await asyncio.to_thread(self.storage.exists, artifact)):
             message = f"no artifact available for {kind} source '{name}'"
             raise WaitingError(NO_SOURCE_ARTIFACT, message, self.requeue_dependency)
         conditions.delete(req.obj, sc.FETCH_FAILED)
         workdir = Path(tempfile.mkdtemp(prefix=f"helmchart-{req.namespace}-{req.name}-"))
         req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
-        req.scratch.update(source=source, source_artifact=artifact, workdir=workdir)
         try:
-            if kind == "HelmRepository":
+            if oci:
+                await self._from_oci(req, source, workdir)
+            elif kind == "HelmRepository":
                 await self._from_repository(req, source, artifact, workdir)
             else:
                 await self._from_tarball(req, artifact, workdir)
+        except helmhttp.HelmAuthError as exc:
+            message = f"failed to construct Helm client's TLS config or credentials: {exc}"
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
+            raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
         except helmchart.ChartError as exc:
             if exc.reason == helmchart.INVALID_CHART_REFERENCE:
                 self._stall(req, sc.BUILD_FAILED, exc.reason, f"invalid chart reference: {exc}")
@@ -109,7 +114,7 @@ class HelmChartReconciler(base.ArtifactSource):
         conditions.delete(req.obj, sc.BUILD_FAILED)
         return None
 
-    def _unchanged(self, req: Request, revision: str, source_revision: str) -> bool:
+    def _unchanged(self, req: Request, revision: str, source_revision: str | None) -> bool:
         artifact = req.status.get("artifact") or {}
         same = (
             artifact.get("revision") == revision
@@ -136,23 +141,53 @@ class HelmChartReconciler(base.ArtifactSource):
         revision = f"{version}+{req.generation}" if values_files else version
         if self._unchanged(req, revision, repo_artifact["revision"]):
             return
-        opts = await self._repository_options(req, repo)
+        opts = await remote.http_options(req.client, req.namespace, repo, timeout=self.timeout(repo))
         url = helmindex.chart_url(opts.url, entry)
         try:
             tgz = await helmhttp.download(opts, url, max_size=helmindex.MAX_CHART_SIZE)
         except helmhttp.HelmFetchError as exc:
             raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
-        chart_meta = await asyncio.to_thread(helmchart.metadata_from_archive, tgz)
-        if chart_meta.get("name") != name:
-            message = f"chart archive at {helmhttp.redact(url)} is chart '{chart_meta.get('name')}', not '{name}'"
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, message)
         path = workdir / f"{name}-{version}.tgz"
         await asyncio.to_thread(path.write_bytes, tgz)
+        await self._pulled(req, path, helmhttp.redact(url), revision, repo_artifact["revision"])
+
+    async def _from_oci(self, req: Request, repo: Obj, workdir: Path) -> None:
+        spec = req.spec
+        name = str(spec.get("chart") or "")
+        registry, repository = await remote.oci_client(
+            req.client, req.namespace, repo, name, timeout=self.timeout(repo)
+        )
+        try:
+            tags = await asyncio.to_thread(registry.list_tags, repository)
+            version, tag = helmoci.select_tag(tags, name, spec.get("version"))
+        except RegistryError as exc:
+            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to list chart versions: {exc}") from None
+        except helmindex.ChartNotFoundError as exc:
+            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, str(exc)) from None
+        revision = f"{version}+{req.generation}" if spec.get("valuesFiles") else version
+        if self._unchanged(req, revision, None):
+            return
+        path = workdir / f"{name}-{version}.tgz"
+        try:
+            await asyncio.to_thread(helmoci.pull_tag, registry, repository, tag, path)
+        except RegistryError as exc:
+            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
+        await self._pulled(req, path, f"oci://{registry.registry}/{repository}:{tag}", revision, None)
+
+    async def _pulled(self, req: Request, path: Path, where: str, revision: str, source_revision: str | None) -> None:
+        """Check a pulled chart archive; repackage it with the values files when there are any."""
+        spec = req.spec
+        name = str(spec.get("chart") or "")
+        chart_meta = await asyncio.to_thread(helmchart.metadata_from_archive, path.read_bytes())
+        if chart_meta.get("name") != name:
+            message = f"chart archive at {where} is chart '{chart_meta.get('name')}', not '{name}'"
+            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, message)
         reason, verb, observed = PULL_SUCCEEDED, "pulled", None
+        values_files = list(spec.get("valuesFiles") or [])
         if values_files:
             ignore_missing = bool(spec.get("ignoreMissingValuesFiles"))
             path, observed = await asyncio.to_thread(
-                self._repackage, path, workdir, revision, values_files, ignore_missing
+                self._repackage, path, path.parent, revision, values_files, ignore_missing
             )
             reason, verb = PACKAGE_SUCCEEDED, "packaged"
         req.scratch.update(
@@ -161,7 +196,7 @@ class HelmChartReconciler(base.ArtifactSource):
             reason=reason,
             verb=verb,
             observed_values=observed,
-            source_revision=repo_artifact["revision"],
+            source_revision=source_revision,
         )
 
     def _repackage(
@@ -237,27 +272,6 @@ class HelmChartReconciler(base.ArtifactSource):
             source_revision=source_revision,
         )
 
-    async def _repository_options(self, req: Request, repo: Obj) -> helmhttp.HelmHTTPOptions:
-        spec = repo.get("spec") or {}
-        secret_ref = spec.get("secretRef")
-        try:
-            auth = await optional_secret(req.client, req.namespace, secret_ref, "HelmRepository spec.secretRef")
-            certs = await optional_secret(
-                req.client, req.namespace, spec.get("certSecretRef"), "HelmRepository spec.certSecretRef"
-            )
-            return helmhttp.options_from_secrets(
-                str(spec.get("url") or ""),
-                auth,
-                certs,
-                secret_name=(secret_ref or {}).get("name", ""),
-                pass_credentials=bool(spec.get("passCredentials")),
-                timeout=self.timeout(repo),
-            )
-        except (SecretError, helmhttp.HelmAuthError) as exc:
-            message = f"failed to construct Helm client's TLS config or credentials: {exc}"
-            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
-            raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
-
     def _stall(self, req: Request, condition: str, reason: str, message: str) -> NoReturn:
         conditions.mark_true(req.obj, condition, reason, message)
         raise StallingError(reason, message)
@@ -297,7 +311,10 @@ class HelmChartReconciler(base.ArtifactSource):
             else:
                 req.status["observedValuesFiles"] = observed
         req.status["observedChartName"] = spec.get("chart")
-        req.status["observedSourceArtifactRevision"] = req.scratch.get("source_revision")
+        if req.scratch.get("source_revision"):
+            req.status["observedSourceArtifactRevision"] = req.scratch["source_revision"]
+        else:
+            req.status.pop("observedSourceArtifactRevision", None)
         await self.link(req, artifact, LATEST_LINK)
         conditions.delete(req.obj, sc.STORAGE_OPERATION_FAILED)
         conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)

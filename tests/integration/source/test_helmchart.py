@@ -6,7 +6,8 @@ Covers: version constraints and the pulled archive as is; following a new chart 
 (through the HelmRepository's new index); values files (revision `+<generation>`, merged values); a version
 that does not exist (stalled, InvalidChartReference); packaging from Git with `.helmignore` and a `file://`
 dependency, the ChartVersion strategy (a new commit without a version bump keeps the artifact) and the
-Revision strategy (`+<commit[:12]>`); a chart path that is not a chart.
+Revision strategy (`+<commit[:12]>`); a chart path that is not a chart; charts pushed by helm to an OCI registry
+(HelmRepository `type: oci`, basic auth; refused without credentials).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from gotk.testing import gitrepos, helm
 from gotk.testing.artifacts import download
 from gotk.testing.chartrepo import ChartRepoServer
 from gotk.testing.gitserver import GitHttpServer
+from gotk.testing.registry import OciRegistry
 from gotk.testing.waiting import eventually
 
 from .conftest import put_secret
@@ -231,3 +233,40 @@ async def test_chart_from_git_repository(client: Client, source: Manager, namesp
         await eventually(bad_stalled, what="HelmChart bad stalled")
         bad = await client.get(HELMCHARTS, "bad", namespace)
         assert "no Chart.yaml in chart path" in (conditions.get(bad, meta.READY) or {})["message"]
+
+
+async def test_chart_from_oci_helm_repository(
+    client: Client, source: Manager, namespace: str, repo_dir: Path, tmp_path: Path
+) -> None:
+    with OciRegistry(tmp_path / "registry", username=USER, password=PASSWORD) as registry:
+        for version in ("6.0.0", "6.1.0"):
+            helm.push(repo_dir / f"podinfo-{version}.tgz", f"{registry.host}/charts", username=USER, password=PASSWORD)
+        await auth_secret(client, namespace)
+        repo = helmrepository("oci-charts", f"oci://{registry.host}/charts")
+        repo["spec"].update(type="oci", insecure=True)
+        await put(client, HELMREPOSITORIES, repo, namespace)
+        chart = helmchart("podinfo", "podinfo", "HelmRepository", "oci-charts", version="6.0.x")
+        await put(client, HELMCHARTS, chart, namespace)
+        obj = await wait_chart(client, "podinfo", namespace, "6.0.0")
+        assert await download(obj["status"]["artifact"]["url"]) == (repo_dir / "podinfo-6.0.0.tgz").read_bytes()
+        assert (conditions.get(obj, meta.READY) or {})["message"] == "pulled 'podinfo' chart with version '6.0.0'"
+        assert "observedSourceArtifactRevision" not in obj["status"]
+
+        await client.patch(HELMCHARTS, "podinfo", {"spec": {"version": "*"}}, namespace)
+        obj = await wait_chart(client, "podinfo", namespace, "6.1.0")
+        assert (await rendered(obj, tmp_path))["data"]["greeting"] == "hello"
+        assert PASSWORD not in str(obj)
+
+        # without credentials the registry refuses: the chart reports it and keeps its artifact
+        anon = helmrepository("anon", f"oci://{registry.host}/charts")
+        anon["spec"].update(type="oci", insecure=True)
+        del anon["spec"]["secretRef"]
+        await put(client, HELMREPOSITORIES, anon, namespace)
+        await put(client, HELMCHARTS, helmchart("anon", "podinfo", "HelmRepository", "anon"), namespace)
+
+        async def refused() -> bool:
+            got = await client.get(HELMCHARTS, "anon", namespace)
+            ready = conditions.get(got, meta.READY) or {}
+            return ready.get("status") == "False" and ready.get("reason") == "ChartPullError"
+
+        await eventually(refused, what="HelmChart anon fails to pull")
