@@ -1,4 +1,5 @@
-"""`flux create`, `flux delete` and `flux export` against the real local control plane, run as processes.
+"""`flux create` (sources incl. helm/chart, secrets, kustomizations), `flux delete` and `flux export` against
+the real local control plane, run as processes.
 
 No controller runs in the session: while `flux create` waits, the test writes the status a controller
 would (Ready for the latest generation plus an artifact or an applied revision) through the status
@@ -225,6 +226,58 @@ def test_create_secret_git(cluster: ControlPlane, namespace: str, kubectl: Kubec
     secret = get(kubectl, "secret", "auth", namespace)
     assert secret["metadata"]["labels"] == {"team": "a"}
     assert base64.b64decode(secret["data"]["bearerToken"]) == b"t0k"
+
+
+def test_create_helm_sources_and_secret(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    """HelmRepository with generated credentials (Secret `helm-NAME`), a static OCI one, a HelmChart on it."""
+    args = ["create", "source", "helm", "podinfo", "--url=https://charts.example.com", "-u", "u", "-p", "s3cret",
+            "--pass-credentials", "--label=team=a", "-n", namespace, "--timeout=60s"]  # fmt: skip
+    status = {"artifact": artifact()}
+    result = create_and_reconcile(cluster, kubectl, "helmrepository", "podinfo", namespace, args, status)
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "apply_source_helm.golden", result.stderr)
+    repo = get(kubectl, "helmrepository", "podinfo", namespace)
+    assert repo["metadata"]["labels"] == {"team": "a"}
+    assert repo["spec"]["secretRef"] == {"name": "helm-podinfo"} and repo["spec"]["passCredentials"] is True
+    secret = get(kubectl, "secret", "helm-podinfo", namespace)
+    assert secret["type"] == "kubernetes.io/basic-auth" and "labels" not in secret["metadata"]
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {
+        "username": "u",
+        "password": "s3cret",
+    }
+
+    # an OCI repository is static (the CRD-defaulted observedGeneration -1 stays): Ready at once, no artifact
+    result = flux(cluster, "create", "source", "helm", "oci", "--url=oci://ghcr.io/stefanprodan/charts",
+                  "--oci-provider=generic", "-n", namespace, "--timeout=30s")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "✚ generating HelmRepository source",
+        "► applying HelmRepository source",
+        "✔ source created",
+        "◎ waiting for HelmRepository source reconciliation",
+        "✔ HelmRepository source reconciliation completed",
+    ]
+    assert get(kubectl, "helmrepository", "oci", namespace)["spec"]["type"] == "oci"
+    result = flux(cluster, "create", "source", "helm", "bad", "--url=https://x.example.com", "--ca-file=/nope",
+                  "-n", namespace)  # fmt: skip
+    assert (result.returncode, result.stderr) == (
+        1,
+        "✗ unable to read TLS CA file: open /nope: no such file or directory\n",
+    )
+
+    args = ["create", "source", "chart", "podinfo", "--source=HelmRepository/podinfo", "--chart=podinfo",
+            "--chart-version=6.x", "-n", namespace, "--timeout=60s"]  # fmt: skip
+    result = create_and_reconcile(cluster, kubectl, "helmchart", "podinfo", namespace, args, status)
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "apply_source_chart.golden", result.stderr)
+    chart = get(kubectl, "helmchart", "podinfo", namespace)["spec"]
+    assert chart["sourceRef"] == {"kind": "HelmRepository", "name": "podinfo"} and chart["version"] == "6.x"
+
+    result = flux(cluster, "create", "secret", "helm", "auth", "-u", "u", "-p", "p", "--label=team=a", "-n", namespace)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"► helm secret 'auth' created in '{namespace}' namespace\n"
+    secret = get(kubectl, "secret", "auth", namespace)
+    assert secret["type"] == "kubernetes.io/basic-auth" and secret["metadata"]["labels"] == {"team": "a"}
 
 
 # -- delete and export ------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""`flux create`: the command group; its sub-commands live in create_source, create_secret and
-create_kustomization, the flags and helpers they share in create_common.
+"""`flux create`: the command group; its sub-commands live in create_source, create_source_helm,
+create_secret and create_kustomization, the flags and helpers they share in create_common.
 """
 
 from __future__ import annotations
 
-from gotk.cli import create_kustomization, create_secret, create_source
+from gotk.cli import create_kustomization, create_secret, create_source, create_source_helm
 from gotk.cli.flags import AliasGroup
 
 create = AliasGroup("create", help="Create or update sources and resources.")
@@ -12,6 +12,8 @@ source = AliasGroup("source", help="Create or update sources.")
 source.add_command(create_source.git)
 source.add_command(create_source.oci)
 source.add_command(create_source.bucket)
+source.add_command(create_source_helm.helm)
+source.add_command(create_source_helm.chart)
 create.add_command(source)
 create.add_command(create_secret.secret)
 create.add_aliased(create_kustomization.kustomization, ("ks",))

@@ -3,7 +3,7 @@
 The persistent flags `--interval` (1m), `--export` and `--label`, and the SSH key flags of the `git`
 commands; the name check (RFC 1123, 2 to 63 characters); label parsing with apimachinery's validation
 messages; create-or-update of Flux objects and Secrets with flux's `created`/`updated` lines; and
-waiting until the new object is Ready.
+applying a source then waiting until it is Ready and reporting its artifact revision.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gotk.cli import gitsecret, goflags, manifest, readiness
+from gotk.cli import gitsecret, goflags, manifest, output, readiness
 from gotk.cli.context import Globals
 from gotk.cli.kinds_cli import dig
 from gotk.cli.manifest import Obj
@@ -245,16 +245,28 @@ async def upsert_secret(client: Client, secret: Obj) -> None:
     await client.replace(SECRETS, existing, meta["namespace"])
 
 
-def is_ready(obj: Obj) -> bool:
-    """flux's isObjectReady for objects with a dynamic status; a Stalled object raises its message."""
-    return readiness.generation_ready(obj) and readiness.settled(obj)
+def is_ready(obj: Obj, *, static: bool = False) -> bool:
+    """flux's isObjectReady: for dynamic objects Ready must be reported for the latest generation; static
+    ones (no conditions, e.g. an OCI HelmRepository) only need a current kstatus. Stalled raises its message.
+
+    A static object's `observedGeneration: -1` is the CRD default, not an observation: Flux's controller
+    clears it when it lets the object go, ours leaves it, and neither will ever observe the generation.
+    """
+    if not static:
+        return readiness.generation_ready(obj) and readiness.settled(obj)
+    status = obj.get("status") or {}
+    if status.get("observedGeneration") == -1:
+        obj = {**obj, "status": {k: v for k, v in status.items() if k != "observedGeneration"}}
+    return readiness.settled(obj)
 
 
-async def wait_ready(client: Client, res: Resource, name: str, namespace: str, *, deadline: float) -> Obj:
+async def wait_ready(
+    client: Client, res: Resource, name: str, namespace: str, *, deadline: float, static: bool = False
+) -> Obj:
     """Poll until the object is Ready for its latest generation; past `deadline` it is flux's timeout error."""
     while True:
         obj = await client.get(res, name, namespace)
-        if is_ready(obj):
+        if is_ready(obj, static=static):
             return obj
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -265,3 +277,33 @@ async def wait_ready(client: Client, res: Resource, name: str, namespace: str, *
 def artifact_revision(obj: Obj) -> str | None:
     revision = dig(obj, "status", "artifact", "revision")
     return None if dig(obj, "status", "artifact") is None else str(revision or "")
+
+
+async def apply_and_wait(
+    client: Client,
+    res: Resource,
+    obj: Obj,
+    *,
+    what: str,
+    deadline: float,
+    no_artifact: str | None,
+    upserted: str | None = None,
+    static: bool = False,
+) -> None:
+    """flux's create source tail: apply, wait for Ready, then report the fetched revision.
+
+    `upserted` names the object in the created/updated line when flux words it differently (`source
+    created`); without `no_artifact` (static objects have none) nothing is reported after Ready.
+    """
+    output.action(f"applying {what}")
+    await upsert(client, res, obj, what=upserted or what)
+    output.waiting(f"waiting for {what} reconciliation")
+    name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
+    ready = await wait_ready(client, res, name, namespace, deadline=deadline, static=static)
+    output.success(f"{what} reconciliation completed")
+    if no_artifact is None:
+        return
+    revision = artifact_revision(ready)
+    if revision is None:
+        raise CommandError(no_artifact)
+    output.success(f"fetched revision: {revision}")

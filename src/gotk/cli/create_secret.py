@@ -1,8 +1,10 @@
-"""`flux create secret git NAME --url …`: a Git credentials Secret, printed (--export) or applied.
+"""`flux create secret git|helm NAME …`: a credentials Secret, printed (--export) or applied.
 
 As flux2's cmd/flux/create_secret_git.go: for ssh URLs a key pair (from --private-key-file, or generated
 with --ssh-key-algorithm) and the server's host key; for http(s) URLs --username with --password, or
 --bearer-token, and an optional CA (--ca-crt-file). The public key is shown as `deploy key: …`.
+As create_secret_helm.go: basic auth and/or --tls-crt-file/--tls-key-file/--ca-crt-file (flux2 removed
+the deprecated --cert-file/--key-file/--ca-file), built by `helmsecret.generate_helm`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import click
 
-from gotk.cli import create_common, gitsecret, goflags, kubeclient, manifest, output
+from gotk.cli import create_common, gitsecret, goflags, helmsecret, kubeclient, manifest, output
 from gotk.cli.context import Globals
 from gotk.cli.create_common import create_options
 from gotk.cli.flags import AliasGroup, with_globals
@@ -88,13 +90,53 @@ def git(g: Globals, args: tuple[str, ...], interval: int, export: bool, label: t
     public = (secret.get("stringData") or {}).get("identity.pub")
     if public is not None:
         output.generate(f"deploy key: {public}")
+    apply_secret(g, c, secret, "git")
+
+
+def apply_secret(g: Globals, c: create_common.CreateArgs, secret: manifest.Obj, what: str) -> None:
+    """Create or update the Secret, then flux's `<what> secret 'NAME' created in 'NS' namespace`."""
 
     async def body(client: Client) -> None:
         await create_common.upsert_secret(client, secret)
-        output.action(f"git secret '{c.name}' created in '{c.namespace}' namespace")
+        output.action(f"{what} secret '{c.name}' created in '{c.namespace}' namespace")
 
     kubeclient.run(g, body)
 
 
+@click.command(
+    "helm", cls=goflags.FluxCommand, help="Create or update a Kubernetes secret for Helm repository authentication."
+)
+@click.argument("args", nargs=-1, metavar="NAME")
+@click.option("-u", "--username", default="", help="Basic authentication username.")
+@click.option("-p", "--password", default="", help="Basic authentication password.")
+@click.option("--tls-crt-file", default="", help="TLS authentication cert file path.")
+@click.option("--tls-key-file", default="", help="TLS authentication key file path.")
+@click.option("--ca-crt-file", default="", help="TLS authentication CA file path.")
+@create_options
+@with_globals
+def helm(g: Globals, args: tuple[str, ...], interval: int, export: bool, label: tuple[str, ...], **flags: Any) -> None:
+    c = create_common.create_args(g, args, interval, export, label)
+    labels = create_common.parse_labels(c.labels)
+    try:
+        opts = helmsecret.HelmSecretOptions(
+            name=c.name,
+            namespace=c.namespace,
+            labels=labels,
+            username=flags["username"],
+            password=flags["password"],
+            ca_crt=helmsecret.read_ca(flags["ca_crt_file"]),
+            tls_crt=helmsecret.read_cert(flags["tls_crt_file"]),
+            tls_key=helmsecret.read_key(flags["tls_key_file"]),
+        )
+        secret = helmsecret.generate_helm(opts)
+    except gitsecret.SecretError as exc:
+        raise CommandError(str(exc)) from None
+    if c.export:
+        click.echo(manifest.render_secret(secret), nl=False)
+        return
+    apply_secret(g, c, secret, "helm")
+
+
 secret = AliasGroup("secret", help="Create or update Kubernetes secrets.")
 secret.add_command(git)
+secret.add_command(helm)

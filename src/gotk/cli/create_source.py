@@ -1,6 +1,7 @@
 """`flux create source git|oci|bucket NAME`: build the source, print it (--export) or apply it and wait.
 
-Flags, defaults, checks and lines follow flux2's cmd/flux/create_source_{git,oci,bucket}.go. Without
+Flags, defaults, checks and lines follow flux2's cmd/flux/create_source_{git,oci,bucket}.go (helm and
+chart are in create_source_helm, which shares `local_ref`, `verification` and `verify_options`). Without
 --secret-ref, `git` stores credentials in a Secret named after the source (basic auth and CA for HTTPS;
 for SSH a generated or given key pair plus the scanned host key, after confirming the deploy key) and
 `bucket` stores --access-key/--secret-key in `bucket-NAME`.
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -18,7 +20,6 @@ from gotk.cli import create_common, gitsecret, goflags, kinds_cli, kubeclient, m
 from gotk.cli.context import Globals
 from gotk.cli.create_common import CreateArgs, create_options, fetch_timeout_option
 from gotk.cli.flags import timeout_seconds, with_globals
-from gotk.cli.kinds_cli import Noun
 from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
@@ -27,6 +28,7 @@ GIT_PROVIDERS = ("generic", "github", "aws", "azure")
 OCI_PROVIDERS = ("generic", "aws", "azure", "gcp")
 BUCKET_PROVIDERS = ("generic", "aws", "azure", "gcp")
 LAYER_OPERATIONS = ("extract", "copy")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _provider(kind: str, values: tuple[str, ...], description: str, *, types: bool = False) -> goflags.Checked:
@@ -46,24 +48,9 @@ def _ignore(paths: tuple[str, ...]) -> str | None:
     return "\n".join(values) if values else None
 
 
-def _ref(name: str | None) -> dict[str, str] | None:
+def local_ref(name: str | None) -> dict[str, str] | None:
+    """A LocalObjectReference, or nothing for an empty name."""
     return {"name": name} if name else None
-
-
-async def _apply_and_wait(
-    client: Client, noun: Noun, obj: Obj, *, what: str, deadline: float, no_artifact: str
-) -> None:
-    """Apply the source, wait for Ready, then report the fetched revision (flux's create source tail)."""
-    output.action(f"applying {what}")
-    await create_common.upsert(client, noun.resource, obj, what=what)
-    output.waiting(f"waiting for {what} reconciliation")
-    name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
-    ready = await create_common.wait_ready(client, noun.resource, name, namespace, deadline=deadline)
-    output.success(f"{what} reconciliation completed")
-    revision = create_common.artifact_revision(ready)
-    if revision is None:
-        raise CommandError(no_artifact)
-    output.success(f"fetched revision: {revision}")
 
 
 # -- git -------------------------------------------------------------------------------------------
@@ -86,8 +73,8 @@ def git_spec(c: CreateArgs, flags: dict[str, Any]) -> Obj:
     spec["ref"] = {k: v for k, v in ref.items() if v}
     spec["ignore"] = _ignore(flags["ignore_paths"])
     spec["sparseCheckout"] = goflags.string_slice(flags["sparse_checkout_paths"])
-    spec["secretRef"] = _ref(flags["secret_ref"])
-    spec["proxySecretRef"] = _ref(flags["proxy_secret_ref"])
+    spec["secretRef"] = local_ref(flags["secret_ref"])
+    spec["proxySecretRef"] = local_ref(flags["proxy_secret_ref"])
     spec["provider"] = flags["provider"] or None
     return spec
 
@@ -185,9 +172,9 @@ def git(g: Globals, args: tuple[str, ...], interval: int, export: bool, label: t
                 await create_common.upsert_secret(client, secret)
                 obj["spec"]["secretRef"] = {"name": secret["metadata"]["name"]}
                 output.success("authentication configured")
-        await _apply_and_wait(
+        await create_common.apply_and_wait(
             client,
-            kinds_cli.SOURCE_GIT,
+            kinds_cli.SOURCE_GIT.resource,
             obj,
             what="GitRepository source",
             deadline=deadline,
@@ -211,6 +198,47 @@ def parse_layer_selector(selector: str) -> dict[str, str] | None:
     return {"mediaType": media_type, "operation": operation}
 
 
+VERIFY_PROVIDER = goflags.Checked(
+    "sourceOCIVerifyProvider",
+    goflags.one_of(
+        ("cosign",),
+        empty="no source OCI verify provider given, please specify the OCI verify provider name to use for "
+        "signature verification, available options are: (cosign)",
+        unsupported="source OCI verify provider '{value}' is not supported, must be one of: {values}",
+    ),
+)
+
+
+def verification(flags: dict[str, Any], *, subject_needs_provider: bool = True) -> Obj | None:
+    """spec.verify from --verify-provider/-secret-ref/-issuer/-subject, with flux's errors when the
+    provider is missing. `create source chart` checks the OCI command's (always empty) subject instead of
+    its own, so there a lone --verify-subject is silently dropped (subject_needs_provider=False)."""
+    issuer, subject = flags["verify_issuer"], flags["verify_subject"]
+    if flags["verify_provider"]:
+        verify: Obj = {"provider": flags["verify_provider"]}
+        if flags["verify_secret_ref"]:
+            verify["secretRef"] = {"name": flags["verify_secret_ref"]}
+        if issuer or subject:
+            verify["matchOIDCIdentity"] = [{"issuer": issuer, "subject": subject}]
+        return verify
+    if flags["verify_secret_ref"]:
+        raise CommandError("a verification provider must be specified when a secret is specified")
+    if issuer or (subject and subject_needs_provider):
+        raise CommandError("a verification provider must be specified when OIDC issuer/subject is specified")
+    return None
+
+
+def verify_options(f: F) -> F:
+    """--verify-provider, --verify-secret-ref, --verify-subject, --verify-issuer (oci and chart)."""
+    f = click.option("--verify-issuer", default="", help="Regular expression for the OIDC issuer.")(f)
+    f = click.option("--verify-subject", default="", help="Regular expression for the OIDC subject.")(f)
+    secret_help = "The name of a secret to use for signature verification."
+    f = click.option("--verify-secret-ref", default="", help=secret_help)(f)
+    f = click.option("--verify-provider", type=VERIFY_PROVIDER, default=None,
+                     help="The OCI verify provider name to use for signature verification: (cosign).")(f)  # fmt: skip
+    return f
+
+
 def oci_spec(c: CreateArgs, flags: dict[str, Any], layer_selector: dict[str, str] | None) -> Obj:
     ref = {"digest": flags["digest"], "semver": flags["tag_semver"], "tag": flags["tag"]}
     spec: Obj = {
@@ -222,32 +250,14 @@ def oci_spec(c: CreateArgs, flags: dict[str, Any], layer_selector: dict[str, str
         "ignore": _ignore(flags["ignore_paths"]),
         "layerSelector": layer_selector,
         "serviceAccountName": flags["service_account"],
-        "secretRef": _ref(flags["secret_ref"]),
-        "proxySecretRef": _ref(flags["proxy_secret_ref"]),
-        "certSecretRef": _ref(flags["cert_ref"]),
+        "secretRef": local_ref(flags["secret_ref"]),
+        "proxySecretRef": local_ref(flags["proxy_secret_ref"]),
+        "certSecretRef": local_ref(flags["cert_ref"]),
     }
     if flags["fetch_timeout"] > 0:
         spec["timeout"] = goflags.format_duration(flags["fetch_timeout"])
-    if flags["verify_provider"]:
-        verify: Obj = {"provider": flags["verify_provider"]}
-        if flags["verify_secret_ref"]:
-            verify["secretRef"] = {"name": flags["verify_secret_ref"]}
-        if flags["verify_issuer"] or flags["verify_subject"]:
-            verify["matchOIDCIdentity"] = [{"issuer": flags["verify_issuer"], "subject": flags["verify_subject"]}]
-        spec["verify"] = verify
-    elif flags["verify_secret_ref"]:
-        raise CommandError("a verification provider must be specified when a secret is specified")
-    elif flags["verify_issuer"] or flags["verify_subject"]:
-        raise CommandError("a verification provider must be specified when OIDC issuer/subject is specified")
+    spec["verify"] = verification(flags)
     return spec
-
-
-_VERIFY = goflags.one_of(
-    ("cosign",),
-    empty="no source OCI verify provider given, please specify the OCI verify provider name to use for "
-    "signature verification, available options are: (cosign)",
-    unsupported="source OCI verify provider '{value}' is not supported, must be one of: {values}",
-)
 
 
 @click.command("oci", cls=goflags.FluxCommand, help="Create or update an OCIRepository.")
@@ -266,15 +276,7 @@ _VERIFY = goflags.one_of(
 @click.option("--proxy-secret-ref", default="", help="The name of an existing secret with the proxy address.")
 @click.option("--service-account", default="", help="The service account that refers to an image pull secret.")
 @click.option("--cert-ref", default="", help="The name of a secret to use for TLS certificates.")
-@click.option(
-    "--verify-provider",
-    type=goflags.Checked("sourceOCIVerifyProvider", _VERIFY),
-    default=None,
-    help="The OCI verify provider name to use for signature verification: (cosign).",
-)
-@click.option("--verify-secret-ref", default="", help="The name of a secret to use for signature verification.")
-@click.option("--verify-subject", default="", help="Regular expression for the OIDC subject.")
-@click.option("--verify-issuer", default="", help="Regular expression for the OIDC issuer.")
+@verify_options
 @click.option("--ignore-paths", multiple=True, help="Paths to ignore resources (comma separated).")
 @click.option("--insecure", is_flag=True, help="For when connecting to a non-TLS registries over plain HTTP.")
 @click.option("--layer-selector", default="", help="The OCI artifact layer selector '<media-type>:<operation>'.")
@@ -296,9 +298,9 @@ def oci(g: Globals, args: tuple[str, ...], interval: int, export: bool, label: t
     deadline = time.monotonic() + timeout_seconds(g)
 
     async def body(client: Client) -> None:
-        await _apply_and_wait(
+        await create_common.apply_and_wait(
             client,
-            kinds_cli.SOURCE_OCI,
+            kinds_cli.SOURCE_OCI.resource,
             obj,
             what="OCIRepository",
             deadline=deadline,
@@ -348,8 +350,8 @@ def bucket(
         "region": flags["region"],
         "interval": c.interval_text,
         "ignore": _ignore(flags["ignore_paths"]),
-        "secretRef": _ref(flags["secret_ref"]),
-        "proxySecretRef": _ref(flags["proxy_secret_ref"]),
+        "secretRef": local_ref(flags["secret_ref"]),
+        "proxySecretRef": local_ref(flags["proxy_secret_ref"]),
     }
     if flags["fetch_timeout"] > 0:
         spec["timeout"] = goflags.format_duration(flags["fetch_timeout"])
@@ -368,9 +370,9 @@ def bucket(
             await create_common.upsert_secret(client, secret)
             obj["spec"]["secretRef"] = {"name": secret["metadata"]["name"]}
             output.success("authentication configured")
-        await _apply_and_wait(
+        await create_common.apply_and_wait(
             client,
-            kinds_cli.SOURCE_BUCKET,
+            kinds_cli.SOURCE_BUCKET.resource,
             obj,
             what="Bucket source",
             deadline=deadline,

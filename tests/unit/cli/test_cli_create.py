@@ -30,6 +30,10 @@ GIT = ["create", "source", "git", "podinfo", "--url=https://github.com/stefanpro
 OCI = ["create", "source", "oci", "podinfo", "--url=oci://ghcr.io/stefanprodan/manifests/podinfo", "--tag=6.3.5"]
 BUCKET = ["create", "source", "bucket", "podinfo", "--bucket-name=podinfo", "--endpoint=minio.minio:9000"]
 KS = ["create", "kustomization", "podinfo", "--source=GitRepository/podinfo"]
+HELM = ["create", "source", "helm", "podinfo", "--interval", "5m", "-n", "flux-system"]
+CHART = ["create", "source", "chart", "podinfo", "--source", "helmrepository/podinfo", "--chart", "podinfo"]
+CHART_FLUX2 = [*CHART, "--interval=0s", "-n", "flux-system"]  # flux2's tests run with a zero interval
+HELM_SECRET = ["create", "secret", "helm", "helm-secret", "--namespace=my-namespace"]
 
 EXPORTS: dict[str, list[str]] = {
     "source_git_branch": [*GIT, "--branch=test", "-n", "flux-system"],
@@ -74,6 +78,48 @@ EXPORTS: dict[str, list[str]] = {
     "source_oci_issuer": [*OCI, "--verify-issuer=github", "--verify-provider=cosign"],
     "source_bucket": [*BUCKET, "--insecure=true", "--access-key=ak", "--secret-key=sk", "--interval=10m"],
     "source_bucket_aws": [*BUCKET, "--provider=aws", "--region=us-east-1", "--secret-ref=creds", "--label=a=b"],
+    "source_helm_https": [*HELM, "--url=https://stefanprodan.github.io/charts/podinfo"],
+    "source_helm_oci": [*HELM, "--url=oci://ghcr.io/stefanprodan/charts/podinfo"],
+    "source_helm_oci_secret": [*HELM, "--url=oci://ghcr.io/stefanprodan/charts/podinfo", "--secret-ref=creds"],
+    "source_helm_oci_provider": [*HELM, "--url=oci://ghcr.io/x/charts", "--oci-provider=aws", "--pass-credentials"],
+    "source_helm_everything": [
+        *HELM,
+        "--url=https://charts.example.com/",
+        "--secret-ref=helm-auth",
+        "--pass-credentials=true",
+        "--oci-provider=azure",
+        "-u",
+        "ignored",
+        "--ca-file=/not/read/on/export",
+        "--fetch-timeout=90s",
+        "--label=app=podinfo",
+    ],
+    "source_chart_basic": CHART_FLUX2,
+    "source_chart_verify_basic": [*CHART_FLUX2, "--verify-provider", "cosign"],
+    "source_chart_verify_complete": [
+        *CHART_FLUX2,
+        "--verify-provider=cosign",
+        "--verify-issuer=foo",
+        "--verify-subject=bar",
+    ],
+    "source_chart_subject_only": [*CHART, "--verify-subject=bar"],  # flux2 drops it without complaint
+    "source_chart_everything": [
+        "create",
+        "source",
+        "chart",
+        "podinfo",
+        "--source=GitRepository/podinfo",
+        "--chart=./charts/podinfo",
+        "--chart-version=6.x",
+        "--reconcile-strategy=Revision",
+        "--verify-provider=cosign",
+        "--verify-secret-ref=cosign-pub",
+        "--fetch-timeout=1m",
+        "--interval=10m",
+        "--label=tier=backend",
+    ],
+    "secret_helm_basic": [*HELM_SECRET, "--username=my-username", "--password=my-password"],
+    "secret_helm_empty": [*HELM_SECRET, "--label=team=a"],
     "kustomization": [*KS, "--path=./deploy", "--prune=true", "--interval=10m"],
     "kustomization_everything": [
         "create",
@@ -180,6 +226,22 @@ ERRORS: list[list[str]] = [
     ["create", "source", "bucket", "podinfo"],
     ["create", "source", "bucket", "podinfo", "--bucket-name=b"],
     [*BUCKET, "--provider=minio"],
+    ["create", "source", "helm"],
+    ["create", "source", "helm", "podinfo"],
+    ["create", "source", "helm", "podinfo", "--url=git://example.com/charts"],
+    ["create", "source", "helm", "podinfo", "--url=https:///charts"],
+    ["create", "source", "helm", "podinfo", "--url=:8080/charts"],
+    ["create", "source", "helm", "podinfo", "--url=https://example.com", "--label=a=b=c"],
+    ["create", "source", "chart", "--export"],
+    ["create", "source", "chart", "podinfo"],
+    ["create", "source", "chart", "podinfo", "--source", "helmrepository/podinfo"],
+    ["create", "source", "chart", "podinfo", "--source", "foobar/podinfo"],
+    ["create", "source", "chart", "podinfo", "--source", "podinfo"],
+    ["create", "source", "chart", "podinfo", "--source="],
+    [*CHART, "--verify-provider", "foobar"],
+    [*CHART, "--verify-secret-ref=cosign-pub"],
+    [*CHART, "--verify-issuer=foo"],
+    [*CHART, "--label=Bad Key=v"],
     ["create", "kustomization", "podinfo", "--path=./deploy"],
     [*KS, "--source="],
     [*KS, "--source=HelmRepository/podinfo"],
@@ -197,6 +259,13 @@ ERRORS: list[list[str]] = [
     ["create", "secret", "git", "auth", "--url=https://github.com/x/y", "--bearer-token=t", "--ca-crt-file=/nope"],
     ["create", "secret", "git", "auth", "--url=file:///tmp/repo"],
     ["create", "secret", "git", "auth", "--url=ssh://git@github.com/x/y", "--private-key-file=/nope"],
+    ["create", "secret", "helm"],
+    ["create", "secret", "helm", "auth", "--username=u"],
+    ["create", "secret", "helm", "auth", "--password=p"],
+    ["create", "secret", "helm", "auth", "--ca-crt-file=/nope"],
+    ["create", "secret", "helm", "auth", "--tls-crt-file=/nope"],
+    ["create", "secret", "helm", "auth", "--tls-key-file=/nope"],
+    ["create", "secret", "helm", "auth", "--cert-file=cert.pem"],
 ]
 
 
