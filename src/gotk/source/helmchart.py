@@ -23,7 +23,7 @@ from gotk.kube.resources import Resource
 from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
-from gotk.source import base
+from gotk.source import base, verification
 from gotk.source.bucket import BUCKETS
 from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.source.helm import chart as helmchart
@@ -165,7 +165,19 @@ class HelmChartReconciler(base.ArtifactSource):
         except helmindex.ChartNotFoundError as exc:
             raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, str(exc)) from None
         revision = f"{version}+{req.generation}" if spec.get("valuesFiles") else version
-        if self._unchanged(req, revision, None):
+        unchanged = self._unchanged(req, revision, None)
+        verify = spec.get("verify")
+        if not verify:
+            conditions.delete(req.obj, sc.SOURCE_VERIFIED)
+        elif not unchanged or (conditions.get(req.obj, sc.SOURCE_VERIFIED) or {}).get("observedGeneration") != (
+            req.generation
+        ):
+            try:
+                digest = await asyncio.to_thread(registry.resolve, repository, tag)
+            except RegistryError as exc:
+                raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to resolve chart: {exc}") from None
+            await verification.verify_cosign(req, registry, repository, digest, version, verify)
+        if unchanged:
             return
         path = workdir / f"{name}-{version}.tgz"
         try:

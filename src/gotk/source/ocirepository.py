@@ -20,11 +20,10 @@ from gotk.kube.resources import Resource
 from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import base, ignore, ociremote
-from gotk.source.oci import cosign, refs, spec
+from gotk.source import base, ignore, ociremote, verification
+from gotk.source.oci import refs, spec
 from gotk.source.oci.client import RegistryClient
 from gotk.source.oci.model import Descriptor, Manifest, RegistryError
-from gotk.source.secrets import SecretError, secret_data
 from gotk.source.storage import ArtifactDict, artifact_dir
 
 Obj = dict[str, Any]
@@ -154,7 +153,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         elif not has_revision or (conditions.get(req.obj, sc.SOURCE_VERIFIED) or {}).get(
             "observedGeneration"
         ) != req.obj["metadata"].get("generation"):
-            await self._verify(req, client, repo, digest, revision, verify)
+            await verification.verify_cosign(req, client, repo.repository, digest, revision, verify)
 
         req.scratch["revision"] = revision
         if has_revision and not settings_changed(req.obj):
@@ -197,28 +196,6 @@ class OCIRepositoryReconciler(base.ArtifactSource):
             except (artifacts.ArtifactError, OSError) as exc:
                 _fail(req, sc.OCI_LAYER_OPERATION_FAILED, f"failed to extract layer contents from artifact: {exc}")
         req.scratch.update(metadata=manifest.annotations, blob=blob, content=content, operation=operation)
-
-    async def _verify(
-        self, req: Request, client: RegistryClient, repo: refs.Reference, digest: str, revision: str, verify: Obj
-    ) -> None:
-        """Cosign with public keys from `verify.secretRef`; keyless and notation are reported unsupported."""
-        provider = str(verify.get("provider") or "cosign")
-        secret_ref = verify.get("secretRef") or {}
-        if provider != "cosign" or not secret_ref.get("name"):
-            label = "cosign keyless" if provider == "cosign" else provider
-            message = f"failed to verify the signature using provider '{label}': {label} verification is not supported"
-            conditions.mark_false(req.obj, sc.SOURCE_VERIFIED, sc.VERIFICATION_ERROR, message)
-            raise StallingError(sc.VERIFICATION_ERROR, message)
-        try:
-            data = await secret_data(req.client, req.namespace, secret_ref["name"], field="spec.verify.secretRef")
-            keys = cosign.public_keys(data)
-            await asyncio.to_thread(cosign.verify, client, repo.repository, digest, keys)
-        except (SecretError, cosign.VerificationError, RegistryError) as exc:
-            message = f"failed to verify the signature using provider 'cosign': {exc}"
-            conditions.mark_false(req.obj, sc.SOURCE_VERIFIED, sc.VERIFICATION_ERROR, message)
-            raise GenericError(sc.VERIFICATION_ERROR, message) from None
-        message = f"verified signature of revision {revision}"
-        conditions.mark_true(req.obj, sc.SOURCE_VERIFIED, meta.SUCCEEDED, message)
 
     async def reconcile_artifact(self, req: Request) -> Result | None:
         """Archive the layer contents (minus ignored files), or copy the layer, as `<digest>.tar.gz`."""

@@ -7,7 +7,7 @@ Covers: version constraints and the pulled archive as is; following a new chart 
 that does not exist (stalled, InvalidChartReference); packaging from Git with `.helmignore` and a `file://`
 dependency, the ChartVersion strategy (a new commit without a version bump keeps the artifact) and the
 Revision strategy (`+<commit[:12]>`); a chart path that is not a chart; charts pushed by helm to an OCI registry
-(HelmRepository `type: oci`, basic auth; refused without credentials).
+(HelmRepository `type: oci`, basic auth; refused without credentials) and their cosign signatures.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from gotk.api import meta
 from gotk.kube.client import Client
@@ -27,11 +29,12 @@ from gotk.runtime.manager import Manager
 from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.source.helmchart import HELMCHARTS
 from gotk.source.helmrepository import HELMREPOSITORIES
+from gotk.source.oci.client import RegistryClient
 from gotk.testing import gitrepos, helm
 from gotk.testing.artifacts import download
 from gotk.testing.chartrepo import ChartRepoServer
 from gotk.testing.gitserver import GitHttpServer
-from gotk.testing.registry import OciRegistry
+from gotk.testing.registry import OciRegistry, cosign_sign
 from gotk.testing.waiting import eventually
 
 from .conftest import put_secret
@@ -270,3 +273,38 @@ async def test_chart_from_oci_helm_repository(
             return ready.get("status") == "False" and ready.get("reason") == "ChartPullError"
 
         await eventually(refused, what="HelmChart anon fails to pull")
+
+
+async def test_oci_chart_signature_verification(
+    client: Client, source: Manager, namespace: str, repo_dir: Path, tmp_path: Path
+) -> None:
+    with OciRegistry(tmp_path / "registry") as registry:
+        digest = helm.push(repo_dir / "podinfo-6.1.0.tgz", f"{registry.host}/signed")
+        key = ec.generate_private_key(ec.SECP256R1())
+        cosign_sign(RegistryClient(registry.host, insecure=True), "signed/podinfo", digest, key)
+        pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        other = ec.generate_private_key(ec.SECP256R1()).public_key()
+        other_pem = other.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        await put_secret(client, namespace, "keys", {"cosign.pub": pem})
+        await put_secret(client, namespace, "other-keys", {"cosign.pub": other_pem})
+        repo = helmrepository("signed", f"oci://{registry.host}/signed")
+        repo["spec"].update(type="oci", insecure=True)
+        del repo["spec"]["secretRef"]
+        await put(client, HELMREPOSITORIES, repo, namespace)
+        for name, keys in (("good", "keys"), ("bad", "other-keys")):
+            verify = {"provider": "cosign", "secretRef": {"name": keys}}
+            await put(
+                client, HELMCHARTS, helmchart(name, "podinfo", "HelmRepository", "signed", verify=verify), namespace
+            )
+        obj = await wait_chart(client, "good", namespace, "6.1.0")
+        verified = conditions.get(obj, "SourceVerified") or {}
+        assert verified.get("status") == "True" and verified.get("message") == "verified signature of revision 6.1.0"
+
+        async def rejected() -> bool:
+            got = await client.get(HELMCHARTS, "bad", namespace)
+            return (conditions.get(got, "SourceVerified") or {}).get("status") == "False"
+
+        await eventually(rejected, what="HelmChart bad fails verification")
+        bad = await client.get(HELMCHARTS, "bad", namespace)
+        assert "no matching signatures" in (conditions.get(bad, meta.READY) or {})["message"]
+        assert not (bad.get("status") or {}).get("artifact")
