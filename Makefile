@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 CACHE ?= $(HOME)/.cache/gotk
-APT_PACKAGES := git openssl openssh-server openssh-client docker-registry gnupg
+APT_PACKAGES := git openssl openssh-server openssh-client docker-registry gnupg gcc libc6-dev
 
 .PHONY: setup setup-apt setup-python setup-controlplane run test lint typecheck importlint crds crds-check unit integration clean
 

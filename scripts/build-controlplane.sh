@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the local control plane (kube-apiserver, kube-controller-manager,
-# kube-scheduler, etcd, kwok), the MinIO test server and the Helm CLI (test
-# oracle and chart fixtures) from the Go wrapper modules under tools/ into
+# kube-scheduler, etcd, kwok), the MinIO test server, the Helm CLI (test
+# oracle and chart fixtures) and libgotkhelm.so (gotk's cgo library over Helm's
+# action package, tools/helmlib) from the Go modules under tools/ into
 # ~/.cache/gotk/bin. Each part has its own stamp (.stamp, .stamp-minio,
-# .stamp-helm) and is skipped when it matches the pinned versions.
+# .stamp-helm, .stamp-helmlib) and is skipped when it matches the pinned versions.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,7 @@ stamp_want="k8s=$k8s_version etcd=$(grep -oE 'server/v3 v[0-9.]+' "$root/tools/e
 minio_stamp_want="minio=$(grep -oE 'minio/minio v[^ ]+' "$root/tools/minio/go.mod" | cut -d' ' -f2) sum=$(sha256sum < "$root/tools/minio/go.sum" | cut -c1-16)"
 helm_version=$(grep -oE 'helm.sh/helm/v4 v[^ ]+' "$root/tools/helm/go.mod" | cut -d' ' -f2)
 helm_stamp_want="helm=$helm_version sum=$(sha256sum < "$root/tools/helm/go.sum" | cut -c1-16)"
+helmlib_stamp_want="helmlib=$(grep -oE 'helm.sh/helm/v4 v[^ ]+' "$root/tools/helmlib/go.mod" | cut -d' ' -f2) sum=$(sha256sum < "$root/tools/helmlib/go.sum" | cut -c1-16) main=$(sha256sum < "$root/tools/helmlib/main.go" | cut -c1-16)"
 
 # up_to_date STAMPFILE WANT FILE...: the stamp matches and every file exists.
 up_to_date() {
@@ -27,7 +29,7 @@ up_to_date() {
 }
 
 mkdir -p "$bin"
-need_cp=1 need_minio=1 need_helm=1
+need_cp=1 need_minio=1 need_helm=1 need_helmlib=1
 if up_to_date "$bin/.stamp" "$stamp_want" kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwok-stages.yaml; then
   echo "control plane: up to date in $bin ($stamp_want)"
   need_cp=0
@@ -40,7 +42,11 @@ if up_to_date "$bin/.stamp-helm" "$helm_stamp_want" helm; then
   echo "helm: up to date in $bin ($helm_stamp_want)"
   need_helm=0
 fi
-[[ $need_cp == 1 || $need_minio == 1 || $need_helm == 1 ]] || exit 0
+if up_to_date "$bin/.stamp-helmlib" "$helmlib_stamp_want" libgotkhelm.so; then
+  echo "helmlib: up to date in $bin ($helmlib_stamp_want)"
+  need_helmlib=0
+fi
+[[ $need_cp == 1 || $need_minio == 1 || $need_helm == 1 || $need_helmlib == 1 ]] || exit 0
 
 export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
 export GOFLAGS=-mod=mod
@@ -59,6 +65,16 @@ if [[ $need_helm == 1 ]]; then
   (cd "$root/tools/helm" && go build -trimpath -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" \
     -o "$bin/helm" helm.sh/helm/v4/cmd/helm)
   echo "$helm_stamp_want" > "$bin/.stamp-helm"
+fi
+if [[ $need_helmlib == 1 ]]; then
+  step "building libgotkhelm.so (cgo library over Helm's action package, about 2.5 min cold)"
+  command -v "${CC:-gcc}" >/dev/null || { echo "libgotkhelm.so needs a C compiler for cgo: apt-get install gcc" >&2; exit 1; }
+  # Built under a temporary name and moved into place: a running Python process keeps its mapped copy.
+  (cd "$root/tools/helmlib" && CGO_ENABLED=1 go build -buildmode=c-shared -trimpath -ldflags="-s -w" \
+    -o "$bin/libgotkhelm.so.tmp" .)
+  mv -f "$bin/libgotkhelm.so.tmp" "$bin/libgotkhelm.so"
+  rm -f "$bin"/libgotkhelm*.h  # cgo's generated header: nothing includes it
+  echo "$helmlib_stamp_want" > "$bin/.stamp-helmlib"
 fi
 [[ $need_cp == 1 ]] || { step "done: $(ls "$bin" | tr '\n' ' ')"; exit 0; }
 

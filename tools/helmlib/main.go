@@ -1,0 +1,458 @@
+// Package main is gotk's Helm library: a c-shared library (libgotkhelm.so) over Helm v4's action
+// package, called from Python (gotk.helm.lib) with ctypes. One entry point takes a JSON request
+// and returns a malloc'd JSON response that the caller frees with GotkHelmFree:
+//
+//	{"action": "install", "kubeconfig": "...", "namespace": "...", "releaseName": "...", ...}
+//	-> {"ok": true, "release": {...}} | {"ok": false, "error": "..."}
+//
+// Every call builds its own action.Configuration (Secrets storage in storageNamespace) over an
+// in-memory-cached Kubernetes client, so calls are independent and may run concurrently.
+package main
+
+/*
+#include <stdlib.h>
+*/
+import "C"
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/kube"
+	ri "helm.sh/helm/v4/pkg/release"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// FieldManager owns every field Helm applies from this library (Flux's helm-controller name).
+const FieldManager = "helm-controller"
+
+func init() { kube.ManagedFieldsManager = FieldManager }
+
+type request struct {
+	Action                   string         `json:"action"`
+	Kubeconfig               string         `json:"kubeconfig"`
+	Context                  string         `json:"context"`
+	Namespace                string         `json:"namespace"`
+	StorageNamespace         string         `json:"storageNamespace"`
+	Impersonate              string         `json:"impersonate"`
+	QPS                      float32        `json:"qps"`
+	Burst                    int            `json:"burst"`
+	ReleaseName              string         `json:"releaseName"`
+	ChartPath                string         `json:"chartPath"`
+	Values                   map[string]any `json:"values"`
+	Timeout                  string         `json:"timeout"`
+	Wait                     bool           `json:"wait"`
+	WaitForJobs              bool           `json:"waitForJobs"`
+	DisableHooks             bool           `json:"disableHooks"`
+	DisableOpenAPIValidation bool           `json:"disableOpenAPIValidation"`
+	Force                    bool           `json:"force"`
+	CreateNamespace          bool           `json:"createNamespace"`
+	MaxHistory               int            `json:"maxHistory"`
+	Description              string         `json:"description"`
+	Version                  int            `json:"version"`
+	KeepHistory              bool           `json:"keepHistory"`
+	ResetValues              bool           `json:"resetValues"`
+	ReuseValues              bool           `json:"reuseValues"`
+	CleanupOnFail            bool           `json:"cleanupOnFail"`
+	SkipCRDs                 bool           `json:"skipCRDs"`
+	ForceConflicts           bool           `json:"forceConflicts"`
+	ServerSideApply          string         `json:"serverSideApply"` // "true", "false" or "auto" (upgrade, rollback)
+}
+
+type chartInfo struct {
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	AppVersion string `json:"appVersion"`
+}
+
+type hookInfo struct {
+	Name   string   `json:"name"`
+	Kind   string   `json:"kind"`
+	Path   string   `json:"path"`
+	Events []string `json:"events"`
+	Phase  string   `json:"phase"`
+}
+
+type releaseInfo struct {
+	Name          string         `json:"name"`
+	Namespace     string         `json:"namespace"`
+	Version       int            `json:"version"`
+	Status        string         `json:"status"`
+	Description   string         `json:"description"`
+	Chart         chartInfo      `json:"chart"`
+	Manifest      string         `json:"manifest"`
+	Notes         string         `json:"notes"`
+	Config        map[string]any `json:"config"`
+	FirstDeployed string         `json:"firstDeployed"`
+	LastDeployed  string         `json:"lastDeployed"`
+	Hooks         []hookInfo     `json:"hooks"`
+}
+
+type response struct {
+	OK       bool              `json:"ok"`
+	Error    string            `json:"error,omitempty"`
+	Release  *releaseInfo      `json:"release,omitempty"`
+	Releases []*releaseInfo    `json:"releases,omitempty"`
+	Info     string            `json:"info,omitempty"`
+	Version  map[string]string `json:"version,omitempty"`
+	Warnings []string          `json:"warnings,omitempty"`
+}
+
+//export GotkHelmCall
+func GotkHelmCall(requestJSON *C.char) *C.char {
+	logs := &lockedBuffer{}
+	out := run(C.GoString(requestJSON), logs)
+	out.Warnings = logs.lines()
+	data, err := json.Marshal(out)
+	if err != nil {
+		data, _ = json.Marshal(response{Error: "cannot encode the response: " + err.Error()})
+	}
+	return C.CString(string(data))
+}
+
+//export GotkHelmFree
+func GotkHelmFree(p *C.char) { C.free(unsafe.Pointer(p)) }
+
+// run decodes and runs one request with a fresh action.Configuration logging to logs (warnings and
+// errors only); a panic on this goroutine becomes an error response.
+func run(requestJSON string, logs *lockedBuffer) (out response) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = response{Error: fmt.Sprintf("helm library panic: %v", r)}
+		}
+	}()
+	var req request
+	if err := json.Unmarshal([]byte(requestJSON), &req); err != nil {
+		return response{Error: "invalid request: " + err.Error()}
+	}
+	if req.Values == nil {
+		req.Values = map[string]any{}
+	}
+	if req.Namespace == "" {
+		req.Namespace = "default"
+	}
+	handler := slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: dropTime})
+	out, err := dispatch(action.NewConfiguration(action.ConfigurationSetLogger(handler)), &req)
+	if err != nil {
+		return response{Error: err.Error()}
+	}
+	out.OK = true
+	return out
+}
+
+func dispatch(cfg *action.Configuration, req *request) (response, error) {
+	switch req.Action {
+	case "version":
+		return response{Version: versions()}, nil
+	case "template":
+		return template(cfg, req)
+	case "install", "upgrade", "rollback", "uninstall", "history", "get", "test":
+	default:
+		return response{}, fmt.Errorf("unknown action %q", req.Action)
+	}
+	timeout, err := parseTimeout(req.Timeout)
+	if err != nil {
+		return response{}, err
+	}
+	if req.StorageNamespace == "" {
+		req.StorageNamespace = req.Namespace
+	}
+	getter, err := newGetter(req)
+	if err != nil {
+		return response{}, err
+	}
+	if err := cfg.Init(getter, req.StorageNamespace, "secret"); err != nil {
+		return response{}, err
+	}
+	cfg.KubeClient.(*kube.Client).Namespace = req.Namespace // where namespaced objects without one go
+	// Helm's default waits for hooks only; "wait" waits for every resource (kstatus watcher).
+	wait := kube.HookOnlyStrategy
+	if req.Wait {
+		wait = kube.StatusWatcherStrategy
+	}
+	name := req.ReleaseName
+	switch req.Action {
+	case "install":
+		chrt, err := loader.Load(req.ChartPath)
+		if err != nil {
+			return response{}, err
+		}
+		a := action.NewInstall(cfg)
+		a.ReleaseName, a.Namespace, a.Timeout, a.WaitStrategy, a.WaitForJobs = name, req.Namespace, timeout, wait, req.WaitForJobs
+		a.DisableHooks, a.DisableOpenAPIValidation, a.SkipCRDs = req.DisableHooks, req.DisableOpenAPIValidation, req.SkipCRDs
+		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, req.ServerSideApply != "false"
+		a.CreateNamespace, a.Description = req.CreateNamespace, req.Description
+		return releaseResponse(a.Run(chrt, req.Values))
+	case "upgrade":
+		chrt, err := loader.Load(req.ChartPath)
+		if err != nil {
+			return response{}, err
+		}
+		a := action.NewUpgrade(cfg)
+		a.Namespace, a.Timeout, a.WaitStrategy, a.WaitForJobs = req.Namespace, timeout, wait, req.WaitForJobs
+		a.DisableHooks, a.DisableOpenAPIValidation, a.SkipCRDs = req.DisableHooks, req.DisableOpenAPIValidation, req.SkipCRDs
+		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, orDefault(req.ServerSideApply, a.ServerSideApply)
+		a.ResetValues, a.ReuseValues, a.CleanupOnFail = req.ResetValues, req.ReuseValues, req.CleanupOnFail
+		a.MaxHistory, a.Description = req.MaxHistory, req.Description
+		return releaseResponse(a.Run(name, chrt, req.Values))
+	case "rollback":
+		a := action.NewRollback(cfg)
+		a.Version, a.Timeout, a.WaitStrategy, a.WaitForJobs = req.Version, timeout, wait, req.WaitForJobs
+		a.DisableHooks, a.CleanupOnFail, a.MaxHistory, a.Description = req.DisableHooks, req.CleanupOnFail, req.MaxHistory, req.Description
+		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, orDefault(req.ServerSideApply, a.ServerSideApply)
+		if err := a.Run(name); err != nil {
+			return response{}, err
+		}
+		return releaseResponse(action.NewGet(cfg).Run(name)) // Rollback.Run returns no release
+	case "uninstall":
+		a := action.NewUninstall(cfg)
+		a.DisableHooks, a.KeepHistory, a.Timeout, a.Description = req.DisableHooks, req.KeepHistory, timeout, req.Description
+		a.WaitStrategy, a.DeletionPropagation = wait, "background"
+		res, err := a.Run(name)
+		if err != nil {
+			return response{}, err
+		}
+		out, err := releaseResponse(res.Release, nil)
+		out.Info = res.Info
+		return out, err
+	case "history":
+		rels, err := action.NewHistory(cfg).Run(name)
+		if err != nil {
+			return response{}, err
+		}
+		out := response{Releases: []*releaseInfo{}}
+		for _, r := range rels {
+			info, err := convert(r)
+			if err != nil {
+				return response{}, err
+			}
+			out.Releases = append(out.Releases, info)
+		}
+		sort.Slice(out.Releases, func(i, j int) bool { return out.Releases[i].Version < out.Releases[j].Version })
+		return out, nil
+	case "get":
+		a := action.NewGet(cfg)
+		a.Version = req.Version
+		return releaseResponse(a.Run(name))
+	default: // "test"
+		a := action.NewReleaseTesting(cfg)
+		a.Namespace, a.Timeout = req.Namespace, timeout
+		rel, shutdown, err := a.Run(name)
+		if shutdown != nil {
+			err = errors.Join(err, shutdown()) // deletes the test hooks by their delete policies
+		}
+		return releaseResponse(rel, err)
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// template renders the chart offline (Helm's client-only dry run, as `helm template` does, with
+// the hooks appended unless disableHooks) on the fresh, uninitialised Configuration.
+func template(cfg *action.Configuration, req *request) (response, error) {
+	chrt, err := loader.Load(req.ChartPath)
+	if err != nil {
+		return response{}, err
+	}
+	a := action.NewInstall(cfg)
+	a.DryRunStrategy, a.Replace, a.DisableHooks = action.DryRunClient, true, req.DisableHooks
+	a.ReleaseName, a.Namespace, a.SkipCRDs = req.ReleaseName, req.Namespace, req.SkipCRDs
+	a.IncludeCRDs = !req.SkipCRDs
+	if a.ReleaseName == "" {
+		a.ReleaseName = "release-name"
+	}
+	rel, err := a.Run(chrt, req.Values)
+	if err != nil {
+		return response{}, err
+	}
+	out, err := releaseResponse(rel, nil)
+	if err == nil && !req.DisableHooks {
+		var b strings.Builder
+		b.WriteString(strings.TrimSpace(out.Release.Manifest) + "\n")
+		for _, h := range rel.(*release.Release).Hooks {
+			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+		}
+		out.Release.Manifest = b.String()
+	}
+	return out, err
+}
+
+func parseTimeout(s string) (time.Duration, error) {
+	if s == "" {
+		return 5 * time.Minute, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid timeout %q: %w", s, err)
+	}
+	return d, nil
+}
+
+func releaseResponse(r ri.Releaser, err error) (response, error) {
+	if err != nil {
+		return response{}, err
+	}
+	info, err := convert(r)
+	return response{Release: info}, err
+}
+
+func convert(r ri.Releaser) (*releaseInfo, error) {
+	var rel *release.Release
+	switch v := r.(type) {
+	case *release.Release:
+		rel = v
+	case release.Release:
+		rel = &v
+	default:
+		return nil, fmt.Errorf("unsupported release type %T", r)
+	}
+	out := &releaseInfo{Name: rel.Name, Namespace: rel.Namespace, Version: rel.Version, Manifest: rel.Manifest,
+		Config: rel.Config, Hooks: []hookInfo{}}
+	if out.Config == nil {
+		out.Config = map[string]any{}
+	}
+	if rel.Info != nil {
+		out.Status, out.Description, out.Notes = string(rel.Info.Status), rel.Info.Description, rel.Info.Notes
+		out.FirstDeployed, out.LastDeployed = timestamp(rel.Info.FirstDeployed), timestamp(rel.Info.LastDeployed)
+	}
+	if rel.Chart != nil && rel.Chart.Metadata != nil {
+		m := rel.Chart.Metadata
+		out.Chart = chartInfo{Name: m.Name, Version: m.Version, AppVersion: m.AppVersion}
+	}
+	for _, h := range rel.Hooks {
+		events := make([]string, 0, len(h.Events))
+		for _, e := range h.Events {
+			events = append(events, string(e))
+		}
+		out.Hooks = append(out.Hooks, hookInfo{Name: h.Name, Kind: h.Kind, Path: h.Path, Events: events,
+			Phase: string(h.LastRun.Phase)})
+	}
+	return out, nil
+}
+
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func versions() map[string]string {
+	out := map[string]string{"go": runtime.Version(), "fieldManager": FieldManager}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range bi.Deps {
+			switch dep.Path {
+			case "helm.sh/helm/v4":
+				out["helm"] = dep.Version
+			case "k8s.io/client-go":
+				out["clientGo"] = dep.Version
+			}
+		}
+	}
+	return out
+}
+
+// getter is a genericclioptions.RESTClientGetter with in-memory discovery (Helm's own caches it on
+// disk under ~/.kube), the request's context, QPS/burst (default 50/300) and impersonation.
+type getter struct {
+	loader     clientcmd.ClientConfig
+	qps        float32
+	burst      int
+	discovery  discovery.CachedDiscoveryInterface
+	restMapper meta.RESTMapper
+}
+
+func newGetter(req *request) (*getter, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules() // "" means $KUBECONFIG, ~/.kube/config or in-cluster
+	rules.ExplicitPath = req.Kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: req.Context}
+	overrides.Context.Namespace = req.Namespace
+	overrides.AuthInfo.Impersonate = req.Impersonate
+	g := &getter{loader: clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides), qps: 50, burst: 300}
+	if req.QPS > 0 {
+		g.qps = req.QPS
+	}
+	if req.Burst > 0 {
+		g.burst = req.Burst
+	}
+	c, err := g.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	g.discovery = memory.NewMemCacheClient(dc)
+	g.restMapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(g.discovery), g.discovery, nil)
+	return g, nil
+}
+
+func (g *getter) ToRESTConfig() (*rest.Config, error) {
+	c, err := g.loader.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	c.QPS, c.Burst, c.UserAgent = g.qps, g.burst, "gotk-"+FieldManager
+	return c, nil
+}
+
+func (g *getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	return g.discovery, nil
+}
+func (g *getter) ToRESTMapper() (meta.RESTMapper, error)        { return g.restMapper, nil }
+func (g *getter) ToRawKubeConfigLoader() clientcmd.ClientConfig { return g.loader }
+
+// lockedBuffer collects Helm's log output of one call (Helm logs from several goroutines).
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	text := strings.TrimSpace(b.buf.String())
+	if text == "" {
+		return nil
+	}
+	return strings.Split(text, "\n")
+}
+
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+func main() {}
