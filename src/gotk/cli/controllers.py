@@ -73,6 +73,14 @@ def controllers() -> None:
 @click.option("--artifact-retention-records", default=2, show_default=True)
 @click.option("--artifact-retention-ttl", default="60s", show_default=True)
 @click.option("--requeue-dependency", default="30s", show_default=True)
+@click.option(
+    "--notification-events-addr",
+    default=":9690",
+    show_default=True,
+    help="Where the notification controller receives events (Flux's notification-controller --events-addr).",
+)
+@click.option("--receiver-addr", default=":9292", show_default=True, help="Webhook receiver address.")
+@click.option("--rate-limit-interval", default="5m", show_default=True, help="Window for duplicate events.")
 @click.option("--no-cross-namespace-refs", is_flag=True)
 @click.option("--no-remote-bases", is_flag=True)
 @click.option("--default-service-account", default="")
@@ -115,6 +123,9 @@ def run_cmd(g: Globals, /, **flags: object) -> None:
             no_cross_namespace_refs=bool(flags["no_cross_namespace_refs"]),
             no_remote_bases=bool(flags["no_remote_bases"]),
             default_service_account=str(flags["default_service_account"]),
+            notification_events_addr=str(flags["notification_events_addr"]),
+            receiver_addr=str(flags["receiver_addr"]),
+            rate_limit_interval=durations.parse(str(flags["rate_limit_interval"])),
         )
     except ValueError as exc:
         raise CommandError(f"invalid flag value: {exc}") from exc

@@ -236,6 +236,8 @@ def controller_args(component: str, opts: Options) -> list[str]:
     args += ["--health-addr=:9440", "--metrics-addr=:8080"]
     if component == "source-controller":
         args += ["--storage-path=/data", "--storage-addr=:9090", f"--storage-adv-addr=source-controller.{svc}"]
+    if component == "notification-controller":
+        args += ["--notification-events-addr=:9090", "--receiver-addr=:9292"]
     return args
 
 

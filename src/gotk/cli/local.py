@@ -164,13 +164,15 @@ def _ensure_controllers(cp: ControlPlane) -> None:
     if current is not None and current.alive():
         output.success(f"gotk controllers already running (pid {current.pid})")
         return
-    storage, metrics, health = processes.free_ports(3)
+    storage, metrics, health, events, hooks = processes.free_ports(5)
     loopback = processes.LOOPBACK
     argv = [
         sys.executable, "-m", "gotk.cli.main", "--kubeconfig", str(cp.kubeconfig), "controllers", "run",
         "--storage-path", str(cp.state_dir / "storage"),
         "--storage-addr", f"{loopback}:{storage}", "--storage-adv-addr", f"{loopback}:{storage}",
         "--metrics-addr", f"{loopback}:{metrics}", "--health-addr", f"{loopback}:{health}",
+        "--notification-events-addr", f"{loopback}:{events}", "--events-addr", f"http://{loopback}:{events}/",
+        "--receiver-addr", f"{loopback}:{hooks}",
     ]  # fmt: skip
     output.action("starting the gotk controllers")
     proc = cp.add_process(CONTROLLERS, argv, env={"PYTHONUNBUFFERED": "1"}, port=storage)

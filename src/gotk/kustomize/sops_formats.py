@@ -310,8 +310,19 @@ class _GoYamlDumper(yaml.SafeDumper):
         return '"' if style == "'" else style
 
 
+# plain scalars that YAML 1.2 readers (yaml.v3, kustomize) take for numbers, booleans or null, although
+# PyYAML's YAML 1.1 resolver does not: such strings must be quoted or they change type downstream
+_YAML12_NON_STRING = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+    r"|0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|true|True|TRUE|false|False|FALSE|null|Null|NULL|~"
+)
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    style = '"' if _YAML12_NON_STRING.fullmatch(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 def _represent_time(dumper: yaml.SafeDumper, value: Any) -> yaml.ScalarNode:

@@ -156,11 +156,11 @@ class Manager:
             app = web.Application()
             app.router.add_get("/healthz", self._healthz)
             app.router.add_get("/readyz", self._readyz)
-            runners.append(await _serve(app, opts.health_addr))
+            runners.append(await serve(app, opts.health_addr))
         if opts.metrics_addr:
             app = web.Application()
             app.router.add_get("/metrics", self._metrics)
-            runners.append(await _serve(app, opts.metrics_addr))
+            runners.append(await serve(app, opts.metrics_addr))
         return runners
 
     async def _healthz(self, _: web.Request) -> web.Response:
@@ -180,7 +180,8 @@ def split_addr(addr: str) -> tuple[str, int]:
     return (host or "0.0.0.0", int(port))
 
 
-async def _serve(app: web.Application, addr: str) -> web.AppRunner:
+async def serve(app: web.Application, addr: str) -> web.AppRunner:
+    """Serve `app` on `addr` (`host:port`, `:port`); stop it with `await runner.cleanup()`."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, port = split_addr(addr)

@@ -21,4 +21,7 @@ class Settings:
     concurrent_source: int = 0
     concurrent_ssa: int = 8
     watch_configs_label_selector: str = "reconcile.fluxcd.io/watch=Enabled"
+    notification_events_addr: str = ":9690"  # the notification controller's event server (Flux: :9090)
+    receiver_addr: str = ":9292"
+    rate_limit_interval: float = 300.0
     extra: dict[str, str] = field(default_factory=dict)

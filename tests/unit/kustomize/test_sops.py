@@ -26,7 +26,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gotk.kustomize import sops
+from gotk.kustomize import sops, sops_formats
 from gotk.kustomize.sops import SopsError
 
 SOPS = Path(sys.executable).parent / "sops"
@@ -398,7 +398,8 @@ def test_random_maps_survive_sops_and_native_decryption(
     secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "random"}}
     secret["stringData"] = strings
     secret["data"] = {key: base64.b64encode(value).decode() for key, value in blobs.items()}
-    enc = tool.encrypt(yaml.safe_dump(secret, allow_unicode=True).encode(), "yaml", *REGEX)
+    # written as go-yaml would (PyYAML alone writes "0E0" plain, which YAML 1.2 readers like sops take for a float)
+    enc = tool.encrypt(sops_formats.emit("yaml", [secret]), "yaml", *REGEX)
     assert sops.decrypt_document(yaml.safe_load(enc), [tool.key]) == secret
 
 
