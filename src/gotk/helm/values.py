@@ -1,0 +1,167 @@
+"""A HelmRelease's names and values, as Flux computes them — pure functions over plain data.
+
+- `release_name`: `spec.releaseName`, else `[<targetNamespace>-]<name>`; longer than 53 characters, it becomes
+  its first 40 characters, `-` and 12 hex digits of its sha256 (Helm's limit).
+- `chart_object_name`: the HelmChart a `spec.chart` template creates, `<namespace>-<name>`.
+- `compose`: `valuesFrom` entries merged in order (a whole YAML document deep-merged, or one value written
+  at a `targetPath` such as `a.b[0].c` or `a\\.b`), then the inline `values` on top.
+- `digest`: the `sha256:` digest of values (canonical JSON), for `lastAttemptedConfigDigest`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+Obj = dict[str, Any]
+MAX_RELEASE_NAME = 53
+DEFAULT_VALUES_KEY = "values.yaml"
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_INDEX = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+class ValuesError(ValueError):
+    """A values reference cannot be used (the message names the reference, never the values)."""
+
+
+def release_name(obj: Mapping[str, Any]) -> str:
+    spec = obj.get("spec") or {}
+    name = str(spec.get("releaseName") or "")
+    if not name:
+        meta = obj.get("metadata") or {}
+        target = spec.get("targetNamespace")
+        name = f"{target}-{meta.get('name')}" if target else str(meta.get("name"))
+    return shorten(name)
+
+
+def shorten(name: str) -> str:
+    if len(name) <= MAX_RELEASE_NAME:
+        return name
+    return f"{name[:40]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+
+
+def chart_object_name(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace')}-{meta.get('name')}"
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> Obj:
+    """Deep merge: maps merge key by key, anything else (lists too) is replaced."""
+    out: Obj = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def split_path(path: str) -> list[str | int]:
+    """`a.b[0].c\\.d` -> ['a', 'b', 0, 'c.d']."""
+    parts: list[str] = []
+    current = ""
+    escaped = False
+    for ch in path:
+        if escaped:
+            current += ch
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ".":
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    out: list[str | int] = []
+    for part in parts:
+        indexes: list[int] = []
+        while (m := _INDEX.match(part)) is not None:
+            part, index = m.group(1), int(m.group(2))
+            indexes.insert(0, index)
+        if not part:
+            raise ValuesError(f"invalid target path '{path}': empty key")
+        out.append(part)
+        out.extend(indexes)
+    return out
+
+
+def set_path(values: Obj, path: str, value: Any) -> None:
+    """Write `value` at `path` in `values`, creating maps and growing lists (with nulls) on the way."""
+    keys = split_path(path)
+    node: Any = values
+    for key, nxt in zip(keys, [*keys[1:], None], strict=True):
+        last = nxt is None
+        fresh: Any = value if last else ([] if isinstance(nxt, int) else {})
+        if isinstance(key, int):
+            if not isinstance(node, list):
+                raise ValuesError(f"invalid target path '{path}': index into a non-list")
+            node.extend([None] * (key + 1 - len(node)))
+            if last or not isinstance(node[key], (dict, list)):
+                node[key] = fresh
+        else:
+            if not isinstance(node, dict):
+                raise ValuesError(f"invalid target path '{path}': key into a non-map")
+            if last or not isinstance(node.get(key), (dict, list)):
+                node[key] = fresh
+        node = node[key]
+
+
+@dataclass(frozen=True)
+class ValuesRef:
+    """One `valuesFrom` entry: `kind` ConfigMap or Secret, `name`, `valuesKey`, `targetPath`, `optional`."""
+
+    kind: str
+    name: str
+    values_key: str = DEFAULT_VALUES_KEY
+    target_path: str = ""
+    optional: bool = False
+
+    @classmethod
+    def from_spec(cls, ref: Mapping[str, Any]) -> ValuesRef:
+        return cls(
+            kind=str(ref.get("kind") or ""),
+            name=str(ref.get("name") or ""),
+            values_key=str(ref.get("valuesKey") or DEFAULT_VALUES_KEY),
+            target_path=str(ref.get("targetPath") or ""),
+            optional=bool(ref.get("optional")),
+        )
+
+    def describe(self) -> str:
+        return f"{self.kind} '{self.name}' key '{self.values_key}'"
+
+
+def compose(refs: Iterable[tuple[ValuesRef, Mapping[str, str] | None]], inline: Mapping[str, Any] | None) -> Obj:
+    """Merge the `valuesFrom` data (each ref with its object's data: str values, None when the object is
+    missing) and the inline values, in Flux's order."""
+    result: Obj = {}
+    for ref, data in refs:
+        if data is None or ref.values_key not in data:
+            if ref.optional:
+                continue
+            what = "could not find" if data is None else "missing key in"
+            raise ValuesError(f"{what} {ref.describe()}")
+        text = data[ref.values_key]
+        if ref.target_path:
+            set_path(result, ref.target_path, text)
+            continue
+        try:
+            parsed = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError:
+            raise ValuesError(f"unable to read values from {ref.describe()}: invalid YAML") from None
+        if parsed is None:
+            continue
+        if not isinstance(parsed, dict):
+            raise ValuesError(f"unable to read values from {ref.describe()}: not a YAML map")
+        result = merge(result, parsed)
+    return merge(result, inline or {})
+
+
+def digest(values: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
