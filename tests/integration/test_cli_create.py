@@ -1,5 +1,5 @@
-"""`flux create` (sources incl. helm/chart, secrets, kustomizations), `flux delete` and `flux export` against
-the real local control plane, run as processes.
+"""`flux create` (sources incl. helm/chart, secrets, kustomizations, alert providers, alerts and receivers),
+`flux delete` and `flux export` against the real local control plane, run as processes.
 
 No controller runs in the session: while `flux create` waits, the test writes the status a controller
 would (Ready for the latest generation plus an artifact or an applied revision) through the status
@@ -278,6 +278,52 @@ def test_create_helm_sources_and_secret(cluster: ControlPlane, namespace: str, k
     assert result.stderr == f"► helm secret 'auth' created in '{namespace}' namespace\n"
     secret = get(kubectl, "secret", "auth", namespace)
     assert secret["type"] == "kubernetes.io/basic-auth" and secret["metadata"]["labels"] == {"team": "a"}
+
+
+def test_create_notification_objects(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    """Providers and Alerts have no status: ready once applied. A Receiver waits for Ready, then flux prints
+    the webhook path the controller published."""
+    result = flux(cluster, "create", "alert-provider", "slack", "--type=slack", "--channel=general",
+                  "--secret-ref=slack-url", "--label=team=a", "-n", namespace, "--timeout=30s")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "✚ generating Provider",
+        "► applying Provider",
+        "✔ Provider created",
+        "◎ waiting for Provider reconciliation",
+        "✔ Provider slack is ready",
+    ]
+    provider = get(kubectl, "providers.notification.toolkit.fluxcd.io", "slack", namespace)
+    assert provider["metadata"]["labels"] == {"team": "a"}
+    assert provider["spec"] == {"type": "slack", "channel": "general", "secretRef": {"name": "slack-url"}}
+
+    base = ["create", "alert", "podinfo", "--provider-ref=slack", "-n", namespace, "--timeout=30s"]
+    result = flux(cluster, *base, "--event-source=Kustomization/*,GitRepository/podinfo.flux-system")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[2:] == [
+        "✔ Alert created",
+        "◎ waiting for Alert reconciliation",
+        "✔ Alert podinfo is ready",
+    ]
+    result = flux(cluster, *base, "--event-source=HelmRelease/podinfo", "--event-severity=error")
+    assert result.returncode == 0, result.stderr
+    assert "✔ Alert updated" in result.stderr.splitlines()
+    alert = get(kubectl, "alerts.notification.toolkit.fluxcd.io", "podinfo", namespace)["spec"]
+    assert alert["eventSources"] == [{"kind": "HelmRelease", "name": "podinfo"}] and alert["eventSeverity"] == "error"
+
+    path = "/hook/" + "0" * 64
+    args = ["create", "receiver", "github", "--type=github", "--event=ping,push", "--secret-ref=webhook-token",
+            "--resource=GitRepository/webapp", "-n", namespace, "--timeout=60s"]  # fmt: skip
+    receivers = "receivers.notification.toolkit.fluxcd.io"
+    result = create_and_reconcile(cluster, kubectl, receivers, "github", namespace, args, {"webhookPath": path})
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "apply_receiver.golden", result.stderr)
+    spec = get(kubectl, receivers, "github", namespace)["spec"]
+    assert spec["events"] == ["ping", "push"] and spec["resources"] == [{"kind": "GitRepository", "name": "webapp"}]
+
+    result = flux(cluster, "create", "receiver", "slow", *args[3:-1], "--timeout=2s")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-2:] == ["◎ waiting for Receiver reconciliation", "✗ context deadline exceeded"]
 
 
 # -- delete and export ------------------------------------------------------------------------------

@@ -1,0 +1,64 @@
+"""The helm controller: HelmReleases reconciled with real Helm releases (`libgotkhelm.so`, see `gotk.helm.lib`).
+
+A HelmRelease is reconciled again as soon as its chart has a new artifact: the HelmChart it created (labelled
+with its name and namespace) or the HelmChart/OCIRepository its `chartRef` names.
+`register(manager, settings)` is what `flux controllers run --controllers helm` calls.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gotk.helm.lib import HelmLib
+from gotk.helm.reconciler import CHART_REFS, HelmReleaseReconciler
+from gotk.helm.status import kubeconfig_file
+from gotk.runtime.controller import Controller
+from gotk.runtime.informer import Informer
+from gotk.runtime.manager import Manager
+from gotk.runtime.refindex import RefIndex
+from gotk.runtime.settings import Settings
+
+Obj = dict[str, Any]
+NAME_LABEL, NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/namespace"
+
+
+def chart_ref(release: Obj) -> list[tuple[str, str, str]]:
+    ref = (release.get("spec") or {}).get("chartRef")
+    if not ref:
+        return []
+    ns = ref.get("namespace") or release["metadata"].get("namespace") or ""
+    return [(str(ref.get("kind")), ns, str(ref.get("name")))]
+
+
+def _revision(obj: Obj | None) -> Any:
+    return (((obj or {}).get("status") or {}).get("artifact") or {}).get("revision")
+
+
+def watch_charts(releases: Controller, kind: str, users: RefIndex) -> Callable[[Obj | None, Obj | None], None]:
+    def handler(old: Obj | None, new: Obj | None) -> None:
+        if new is None or _revision(old) == _revision(new):
+            return
+        meta = new["metadata"]
+        labels = meta.get("labels") or {}
+        if kind == "HelmChart" and labels.get(NAME_LABEL) and labels.get(NAMESPACE_LABEL):
+            releases.enqueue((labels[NAMESPACE_LABEL], labels[NAME_LABEL]))
+        for key in users.users((kind, meta.get("namespace") or "", meta["name"])):
+            releases.enqueue(key)
+
+    return handler
+
+
+async def register(manager: Manager, settings: Settings) -> None:
+    lib = HelmLib()
+    workdir = Path(tempfile.mkdtemp(prefix="gotk-helm-"))
+    kubeconfig = kubeconfig_file(manager.client.config, workdir)
+    releases = manager.add(HelmReleaseReconciler(lib, kubeconfig, requeue_dependency=settings.requeue_dependency))
+    users = RefIndex(chart_ref)
+    releases.informer.add_handler(lambda old, new: users.update(new, old))
+    for kind, resource in CHART_REFS.items():
+        informer = Informer(manager.client, resource, namespace=manager.options.watch_namespace)
+        informer.add_handler(watch_charts(releases, kind, users))
+        manager.add_informer(HelmReleaseReconciler.controller_name, informer)

@@ -1,0 +1,382 @@
+"""The HelmRelease reconciler: chart, values, release — real Helm releases through `HelmLib` (Helm v4's own
+action package), decided step by step by the pure planner.
+
+chart: `spec.chart` creates or updates the HelmChart `<namespace>-<name>` (in the source's namespace) and waits
+for its artifact; `spec.chartRef` names a HelmChart or an OCIRepository (a chart layer copied as is). The
+artifact is downloaded and its digest checked. values: `valuesFrom` ConfigMaps and Secrets, then `values`.
+release: install, upgrade, test, roll back or uninstall, as `gotk.helm.planner` says, until the release is
+in sync (at most a few actions per reconcile); failures count against the remediation retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from gotk.api import meta
+from gotk.helm import planner
+from gotk.helm import status as hstatus
+from gotk.helm import values as hv
+from gotk.helm.lib import HelmActionError, HelmLib, Release, Target
+from gotk.kube.errors import ApiError
+from gotk.kube.resources import CONFIGMAPS, SECRETS, Resource
+from gotk.runtime import artifacts, conditions, durations
+from gotk.runtime.reconciler import NamedStep, Request
+from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
+
+Obj = dict[str, Any]
+HELMRELEASES = Resource("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease")
+HELMCHARTS = Resource("source.toolkit.fluxcd.io", "v1", "helmcharts", "HelmChart")
+OCIREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", "OCIRepository")
+CHART_REFS = {"HelmChart": HELMCHARTS, "OCIRepository": OCIREPOSITORIES}
+RELEASED, TEST_SUCCESS, REMEDIATED = "Released", "TestSuccess", "Remediated"
+ARTIFACT_FAILED, VALUES_FAILED, RETRIES_EXCEEDED = "ArtifactFailed", "InitFailed", "RetriesExceeded"
+FIELD_MANAGER = "helm-controller"
+MAX_ACTIONS = 6
+MAX_CHART = 50 << 20
+
+
+def chart_metadata(path: Path) -> Obj:
+    """The Chart.yaml of a packaged chart (`<name>/Chart.yaml`)."""
+    with tarfile.open(path, "r:gz") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
+                fh = tar.extractfile(member)
+                data = yaml.safe_load(fh.read() if fh else b"") or {}
+                if isinstance(data, dict) and data.get("name") and data.get("version"):
+                    return data
+    raise ValueError("not a Helm chart archive: no <name>/Chart.yaml with a name and a version")
+
+
+class HelmReleaseReconciler:
+    controller_name = "helm-controller"
+    resource = HELMRELEASES
+    condition_table = conditions.ConditionTable(
+        owned=(meta.READY, meta.RECONCILING, meta.STALLED, RELEASED, TEST_SUCCESS, REMEDIATED)
+    )
+
+    def __init__(self, lib: HelmLib, kubeconfig: Path, *, requeue_dependency: float = 30.0) -> None:
+        self.lib = lib
+        self.kubeconfig = kubeconfig
+        self.requeue_dependency = requeue_dependency
+
+    def steps(self) -> Sequence[NamedStep]:
+        return (
+            NamedStep("chart", self.reconcile_chart),
+            NamedStep("values", self.reconcile_values),
+            NamedStep("release", self.reconcile_release),
+        )
+
+    def interval(self, obj: Obj) -> float:
+        return durations.parse(str((obj.get("spec") or {}).get("interval") or "10m"))
+
+    def retry_interval(self, obj: Obj) -> float | None:
+        return None
+
+    def target(self, obj: Obj) -> Target:
+        spec, ns = obj.get("spec") or {}, obj["metadata"]["namespace"]
+        sa = spec.get("serviceAccountName")
+        return Target(
+            namespace=str(spec.get("targetNamespace") or ns),
+            kubeconfig=self.kubeconfig,
+            storage_namespace=str(spec.get("storageNamespace") or spec.get("targetNamespace") or ns),
+            impersonate=f"system:serviceaccount:{ns}:{sa}" if sa else "",
+        )
+
+    # -- chart -----------------------------------------------------------------------------------
+
+    async def reconcile_chart(self, req: Request) -> Result | None:
+        spec = req.spec
+        if spec.get("chart") and spec.get("chartRef"):
+            raise StallingError("InvalidChartReference", "spec.chart and spec.chartRef are mutually exclusive")
+        if spec.get("chart"):
+            source = await self._ensure_chart(req)
+        elif spec.get("chartRef"):
+            ref = spec["chartRef"]
+            res = CHART_REFS.get(str(ref.get("kind")))
+            if res is None:
+                raise StallingError("InvalidChartReference", f"unsupported chartRef kind '{ref.get('kind')}'")
+            ns = ref.get("namespace") or req.namespace
+            found = await req.client.get_or_none(res, str(ref.get("name")), ns)
+            if found is None:
+                message = f"could not get {ref.get('kind')} '{ns}/{ref.get('name')}': not found"
+                raise WaitingError(ARTIFACT_FAILED, message, self.requeue_dependency)
+            source = found
+        else:
+            raise StallingError("InvalidChartReference", "one of spec.chart or spec.chartRef is required")
+        artifact = (source.get("status") or {}).get("artifact")
+        ready = conditions.get(source, meta.READY) or {}
+        where = f"{source['kind']} '{source['metadata']['namespace']}/{source['metadata']['name']}'"
+        if not artifact or ready.get("status") != "True":
+            detail = ready.get("message") or "no artifact yet"
+            raise WaitingError(ARTIFACT_FAILED, f"{where} is not ready: {detail}", self.requeue_dependency)
+        workdir = Path(tempfile.mkdtemp(prefix=f"helmrelease-{req.namespace}-{req.name}-"))
+        req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        path = workdir / "chart.tgz"
+        try:
+            await _download(str(artifact["url"]), str(artifact["digest"]), path)
+            chart = await asyncio.to_thread(chart_metadata, path)
+        except (OSError, ValueError, aiohttp.ClientError, artifacts.ArtifactError) as exc:
+            raise GenericError(ARTIFACT_FAILED, f"failed to fetch the chart of {where}: {exc}") from None
+        req.scratch.update(chart_path=path, chart=chart)
+        return None
+
+    async def _ensure_chart(self, req: Request) -> Obj:
+        template = req.spec["chart"]
+        tspec = dict(template.get("spec") or {})
+        source_ref = dict(tspec.get("sourceRef") or {})
+        ns = source_ref.pop("namespace", None) or req.namespace
+        name = hv.chart_object_name(req.obj)
+        labels = {
+            **((template.get("metadata") or {}).get("labels") or {}),
+            "helm.toolkit.fluxcd.io/name": req.name,
+            "helm.toolkit.fluxcd.io/namespace": req.namespace,
+        }
+        chart_spec = {k: v for k, v in tspec.items() if k != "sourceRef"}
+        chart_spec["sourceRef"] = source_ref
+        chart_spec.setdefault("interval", req.spec.get("interval") or "10m")
+        metadata: Obj = {"name": name, "namespace": ns, "labels": labels}
+        if (template.get("metadata") or {}).get("annotations"):
+            metadata["annotations"] = template["metadata"]["annotations"]
+        body = {"apiVersion": HELMCHARTS.api_version, "kind": "HelmChart", "metadata": metadata, "spec": chart_spec}
+        applied = await req.client.apply(HELMCHARTS, body, field_manager=FIELD_MANAGER)
+        req.status["helmChart"] = f"{ns}/{name}"
+        return applied
+
+    # -- values ----------------------------------------------------------------------------------
+
+    async def reconcile_values(self, req: Request) -> Result | None:
+        refs = [hv.ValuesRef.from_spec(r) for r in req.spec.get("valuesFrom") or []]
+        loaded = []
+        for ref in refs:
+            res = {"ConfigMap": CONFIGMAPS, "Secret": SECRETS}.get(ref.kind)
+            if res is None:
+                raise StallingError(VALUES_FAILED, f"unsupported valuesFrom kind '{ref.kind}'")
+            obj = await req.client.get_or_none(res, ref.name, req.namespace)
+            data: dict[str, str] | None = None
+            if obj is not None:
+                raw = obj.get("data") or {}
+                if ref.kind == "Secret":
+                    data = {k: base64.b64decode(v).decode(errors="replace") for k, v in raw.items()}
+                else:
+                    data = {k: str(v) for k, v in raw.items()}
+            loaded.append((ref, data))
+        try:
+            composed = hv.compose(loaded, req.spec.get("values"))
+        except hv.ValuesError as exc:
+            raise GenericError(VALUES_FAILED, f"could not resolve chart values: {exc}") from None
+        req.scratch.update(values=composed, config_digest=hv.digest(composed))
+        return None
+
+    # -- release ---------------------------------------------------------------------------------
+
+    async def reconcile_release(self, req: Request) -> Result | None:
+        spec, status, chart = req.spec, req.status, req.scratch["chart"]
+        name, target = hv.release_name(req.obj), self.target(req.obj)
+        desired = planner.Desired(
+            str(chart["name"]),
+            str(chart["version"]),
+            req.scratch["config_digest"],
+            test_enabled=bool((spec.get("test") or {}).get("enable")),
+        )
+        attempt = (desired.chart_version, desired.config_digest, req.generation)
+        last = (
+            status.get("lastAttemptedRevision"),
+            status.get("lastAttemptedConfigDigest"),
+            status.get("lastAttemptedGeneration"),
+        )
+        changed = attempt != last
+        if changed:
+            status["installFailures"] = status["upgradeFailures"] = 0
+        policy = planner.Policy.from_spec(spec)
+        error: GenericError | None = None
+        for _ in range(MAX_ACTIONS):
+            rls = await self._latest(target, name)
+            tested = bool(status.get("history") and (status["history"][0].get("testHooks")))
+            mem = hstatus.memory(status, changed=changed, tested=tested)
+            action = planner.next_action(planner.release_state(hstatus.current(rls), desired, mem), policy, mem)
+            if action.kind == planner.NONE:
+                break
+            if action.kind in (planner.STALL, planner.UNLOCK):
+                reason = RETRIES_EXCEEDED if action.kind == planner.STALL else "ReleaseLocked"
+                conditions.mark_false(req.obj, RELEASED, reason, action.reason)
+                raise StallingError(reason, f"release {target.namespace}/{name}: {action.reason}")
+            error = await self._run(req, action.kind, target, name, rls)
+            changed = False
+            if error is not None and action.kind in (planner.ROLLBACK, planner.UNINSTALL, planner.TEST):
+                break
+        if error is not None:
+            raise error
+        released = conditions.get(req.obj, RELEASED) or {}
+        conditions.mark_true(
+            req.obj,
+            meta.READY,
+            str(released.get("reason") or meta.SUCCEEDED),
+            str(released.get("message") or f"Helm release {target.namespace}/{name} in sync"),
+        )
+        return None
+
+    async def _latest(self, target: Target, name: str) -> Release | None:
+        try:
+            return await asyncio.to_thread(self.lib.get, target, name)
+        except HelmActionError as exc:
+            if "not found" in exc.message:
+                return None
+            raise GenericError(meta.FAILED, str(exc)) from None
+
+    async def _run(
+        self, req: Request, action: str, target: Target, name: str, rls: Release | None
+    ) -> GenericError | None:
+        """Run one action; record it in the status; return the failure (None on success)."""
+        spec, status, chart = req.spec, req.status, req.scratch["chart_path"]
+        timeout = str(spec.get("timeout") or "5m0s")
+        install, upgrade = spec.get("install") or {}, spec.get("upgrade") or {}
+        values = req.scratch["values"]
+        try:
+            if action == planner.INSTALL:
+                status["lastAttemptedReleaseAction"] = "install"
+                result = await asyncio.to_thread(
+                    self.lib.install,
+                    target,
+                    name,
+                    chart,
+                    values,
+                    timeout=timeout,
+                    wait=not install.get("disableWait"),
+                    wait_for_jobs=not install.get("disableWaitForJobs"),
+                    disable_hooks=bool(install.get("disableHooks")),
+                    create_namespace=bool(install.get("createNamespace")),
+                    force_conflicts=True,
+                )
+            elif action == planner.UPGRADE:
+                status["lastAttemptedReleaseAction"] = "upgrade"
+                result = await asyncio.to_thread(
+                    self.lib.upgrade,
+                    target,
+                    name,
+                    chart,
+                    values,
+                    timeout=timeout,
+                    wait=not upgrade.get("disableWait"),
+                    wait_for_jobs=not upgrade.get("disableWaitForJobs"),
+                    disable_hooks=bool(upgrade.get("disableHooks")),
+                    force_conflicts=True,
+                    max_history=int(spec.get("maxHistory", 5) or 0),
+                    cleanup_on_fail=bool(upgrade.get("cleanupOnFail")),
+                )
+            elif action == planner.TEST:
+                result = await asyncio.to_thread(self.lib.test, target, name, timeout=timeout)
+            elif action == planner.ROLLBACK:
+                result = await asyncio.to_thread(
+                    self.lib.rollback, target, name, 0, timeout=timeout, force_conflicts=True
+                )
+            else:
+                result = await asyncio.to_thread(self.lib.uninstall, target, name, timeout=timeout)
+        except HelmActionError as exc:
+            return self._failed(req, action, target, name, rls, exc)
+        status.update(
+            lastAttemptedRevision=result.chart.version,
+            lastAttemptedConfigDigest=req.scratch["config_digest"],
+            lastAttemptedGeneration=req.generation,
+            storageNamespace=target.storage_namespace,
+        )
+        text = hstatus.message(action, result)
+        if action == planner.UNINSTALL:
+            conditions.mark_true(req.obj, REMEDIATED, "UninstallSucceeded", text)
+        elif action == planner.ROLLBACK:
+            hstatus.record(status, result)
+            conditions.mark_true(req.obj, REMEDIATED, "RollbackSucceeded", text)
+            conditions.mark_false(req.obj, RELEASED, "UpgradeFailed", text)
+        elif action == planner.TEST:
+            hstatus.record(status, result)
+            status["history"][0]["testHooks"] = {h.name: {"phase": h.phase} for h in result.hooks}
+            conditions.mark_true(req.obj, TEST_SUCCESS, "TestSucceeded", text)
+        else:
+            hstatus.record(status, result)
+            conditions.delete(req.obj, REMEDIATED)
+            reason = "InstallSucceeded" if action == planner.INSTALL else "UpgradeSucceeded"
+            conditions.mark_true(req.obj, RELEASED, reason, text)
+        event_reason = {planner.INSTALL: "InstallSucceeded", planner.UPGRADE: "UpgradeSucceeded"}.get(action)
+        await req.recorder.emit(
+            req.obj,
+            "Normal",
+            event_reason or ("TestSucceeded" if action == planner.TEST else "RemediationSucceeded"),
+            text,
+        )
+        return None
+
+    def _failed(
+        self, req: Request, action: str, target: Target, name: str, rls: Release | None, exc: HelmActionError
+    ) -> GenericError:
+        status = req.status
+        if action == planner.INSTALL:
+            status["installFailures"] = int(status.get("installFailures") or 0) + 1
+        elif action == planner.UPGRADE:
+            status["upgradeFailures"] = int(status.get("upgradeFailures") or 0) + 1
+        status.update(
+            lastAttemptedConfigDigest=req.scratch["config_digest"],
+            lastAttemptedGeneration=req.generation,
+            lastAttemptedRevision=str(req.scratch["chart"]["version"]),
+        )
+        reason = {
+            planner.INSTALL: "InstallFailed",
+            planner.UPGRADE: "UpgradeFailed",
+            planner.TEST: "TestFailed",
+            planner.ROLLBACK: "RollbackFailed",
+        }.get(action, "UninstallFailed")
+        text = (
+            f"Helm {action} failed for release {target.namespace}/{name} with chart "
+            f"{req.scratch['chart']['name']}@{req.scratch['chart']['version']}: {exc.message}"
+        )
+        condition = (
+            TEST_SUCCESS
+            if action == planner.TEST
+            else (REMEDIATED if action in (planner.ROLLBACK, planner.UNINSTALL) else RELEASED)
+        )
+        conditions.mark_false(req.obj, condition, reason, text)
+        return GenericError(reason, text)
+
+    async def finalize(self, req: Request) -> Result | None:
+        name, target = hv.release_name(req.obj), self.target(req.obj)
+        if await self._latest(target, name) is not None:
+            try:
+                await asyncio.to_thread(self.lib.uninstall, target, name)
+            except HelmActionError as exc:
+                raise GenericError("UninstallFailed", str(exc)) from None
+        chart = str(req.status.get("helmChart") or "")
+        if chart and "/" in chart:
+            ns, chart_name = chart.split("/", 1)
+            try:
+                await req.client.delete(HELMCHARTS, chart_name, ns)
+            except ApiError as exc:
+                if not exc.not_found:
+                    raise
+        return None
+
+
+async def _download(url: str, digest: str, dest: Path) -> None:
+    algo, expected = artifacts.parse_digest(digest)
+    hasher = artifacts.new_hasher(algo)
+    size = 0
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        if resp.status != 200:
+            raise OSError(f"GET {url}: {resp.status}")
+        with dest.open("wb") as out:
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > MAX_CHART:
+                    raise OSError(f"{url} is larger than {MAX_CHART} bytes")
+                hasher.update(chunk)
+                out.write(chunk)
+    if hasher.hexdigest() != expected:
+        raise artifacts.DigestMismatchError(url, digest, f"{algo}:{hasher.hexdigest()}")

@@ -1,0 +1,128 @@
+"""A HelmRelease's status bookkeeping: history snapshots of releases, the planner's memory read back from the
+status, Flux's release messages, and the kubeconfig file Helm's client reads. Pure except `kubeconfig_file`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gotk.helm import planner
+from gotk.helm import values as hv
+from gotk.helm.lib import Release
+from gotk.kube.config import KubeConfig
+
+Obj = dict[str, Any]
+MAX_HISTORY_SNAPSHOTS = 5
+API_VERSION = "helm.toolkit.fluxcd.io/v2"
+
+
+def release_digest(rls: Release) -> str:
+    """A digest of what identifies a stored release revision (the same whichever Helm call returned it)."""
+    body = [rls.name, rls.namespace, rls.version, rls.chart.name, rls.chart.version, hv.digest(rls.config)]
+    return "sha256:" + hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def snapshot(rls: Release) -> Obj:
+    """A `status.history` entry, as Flux writes it."""
+    return {
+        "apiVersion": API_VERSION,
+        "digest": release_digest(rls),
+        "name": rls.name,
+        "namespace": rls.namespace,
+        "version": rls.version,
+        "status": rls.status,
+        "chartName": rls.chart.name,
+        "chartVersion": rls.chart.version,
+        "appVersion": rls.chart.app_version,
+        "configDigest": hv.digest(rls.config),
+        "firstDeployed": rls.first_deployed,
+        "lastDeployed": rls.last_deployed,
+    }
+
+
+def record(status: Obj, rls: Release) -> None:
+    """Put the release at the head of `status.history` (replacing an entry of the same version)."""
+    history = [h for h in status.get("history") or [] if h.get("version") != rls.version or h.get("name") != rls.name]
+    status["history"] = [snapshot(rls), *history][:MAX_HISTORY_SNAPSHOTS]
+    status["lastReleaseRevision"] = rls.version
+
+
+def current(rls: Release | None) -> planner.Current | None:
+    if rls is None:
+        return None
+    return planner.Current(
+        version=rls.version,
+        status=rls.status,
+        chart_name=rls.chart.name,
+        chart_version=rls.chart.version,
+        config_digest=hv.digest(rls.config),
+        digest=release_digest(rls),
+    )
+
+
+def memory(status: Obj, *, changed: bool, tested: bool) -> planner.Memory:
+    history = status.get("history") or []
+    deployed = [h for h in history[1:] if h.get("status") in ("deployed", "superseded")]
+    return planner.Memory(
+        history_digests=tuple(str(h.get("digest")) for h in history),
+        last_action=str(status.get("lastAttemptedReleaseAction") or ""),
+        install_failures=int(status.get("installFailures") or 0),
+        upgrade_failures=int(status.get("upgradeFailures") or 0),
+        tested=tested,
+        can_roll_back=bool(deployed),
+        changed_since_last_attempt=changed,
+    )
+
+
+def message(action: str, rls: Release, *, ok: bool = True, error: str = "") -> str:
+    """Flux's event and condition text for one release action."""
+    target = f"release {rls.namespace}/{rls.name}.v{rls.version} with chart {rls.chart.name}@{rls.chart.version}"
+    if action == planner.ROLLBACK:
+        verdict = "succeeded" if ok else f"failed: {error}"
+        return f"Helm rollback to previous {target} {verdict}"
+    verb = {planner.INSTALL: "install", planner.UPGRADE: "upgrade", planner.UNINSTALL: "uninstall",
+            planner.TEST: "test"}.get(action, action)  # fmt: skip
+    return f"Helm {verb} succeeded for {target}" if ok else f"Helm {verb} failed for {target}: {error}"
+
+
+def kubeconfig_file(cfg: KubeConfig, directory: Path) -> Path:
+    """A kubeconfig file for Helm's client, written (0600) from the controller's own connection settings."""
+    cluster: Obj = {"server": cfg.server}
+    if cfg.insecure:
+        cluster["insecure-skip-tls-verify"] = True
+    elif cfg.ca_file:
+        cluster["certificate-authority"] = cfg.ca_file
+    elif cfg.ca_data:
+        import base64
+
+        cluster["certificate-authority-data"] = base64.b64encode(cfg.ca_data).decode()
+    user: Obj = {}
+    if cfg.token:
+        user["token"] = cfg.token
+    elif cfg.token_file:
+        user["tokenFile"] = cfg.token_file
+    if cfg.cert_file and cfg.key_file:
+        user["client-certificate"], user["client-key"] = cfg.cert_file, cfg.key_file
+    if cfg.username:
+        user["username"], user["password"] = cfg.username, cfg.password or ""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "gotk", "cluster": cluster}],
+        "users": [{"name": "gotk", "user": user}],
+        "contexts": [{"name": "gotk", "context": {"cluster": "gotk", "user": "gotk"}}],
+        "current-context": "gotk",
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="kubeconfig-", dir=directory)
+    with os.fdopen(fd, "w") as fh:
+        yaml.safe_dump(doc, fh)
+    os.chmod(name, 0o600)
+    return Path(name)

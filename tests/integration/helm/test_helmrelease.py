@@ -1,0 +1,204 @@
+"""HelmRelease end to end on the real local control plane: the source and helm controllers in-process, a Helm
+HTTP repository of charts packaged by the real `helm` CLI, and releases done by Helm's own Go code.
+
+Covers: install from a `spec.chart` template (the HelmChart `<ns>-<name>` is created and followed), values
+and valuesFrom, an upgrade on a values change and on a new chart version, a missing values source
+(InitFailed), a failing install retried and remediated until its retries are exhausted (stalled), and
+deletion (release uninstalled, its objects and the HelmChart gone). The real `helm` CLI lists the releases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gotk.api import meta
+from gotk.helm import controller as helm_controller
+from gotk.helm.reconciler import HELMCHARTS, HELMRELEASES
+from gotk.kube import config
+from gotk.kube.client import Client
+from gotk.kube.resources import CONFIGMAPS, SECRETS
+from gotk.runtime import conditions
+from gotk.runtime.manager import Manager, ManagerOptions
+from gotk.runtime.settings import Settings
+from gotk.source import controller as source_controller
+from gotk.source.helmrepository import HELMREPOSITORIES
+from gotk.testing import helm
+from gotk.testing.chartrepo import ChartRepoServer
+from gotk.testing.controlplane import ControlPlane
+from gotk.testing.waiting import eventually
+
+pytestmark = pytest.mark.cluster
+Obj = dict[str, Any]
+
+
+@dataclass
+class Env:
+    client: Client
+    namespace: str
+    repo: Path
+    server: ChartRepoServer
+    kubeconfig: Path
+
+
+@pytest.fixture
+def charts(tmp_path: Path) -> Iterator[tuple[Path, ChartRepoServer]]:
+    repo, src = tmp_path / "charts", tmp_path / "src"
+    repo.mkdir()
+    chart = helm.write_chart(src, "podinfo", "6.0.0", values={"greeting": "hello"})
+    helm.package(chart, repo)
+    broken = helm.write_chart(
+        src, "broken", "1.0.0", templates={"cm.yaml": "kind: ConfigMap\nmetadata:\n  name: Not_Valid\n"}
+    )
+    helm.package(broken, repo)
+    helm.repo_index(repo)
+    with ChartRepoServer(repo) as server:
+        yield repo, server
+
+
+@pytest.fixture
+async def env(
+    cluster: ControlPlane, namespace: str, tmp_path: Path, charts: tuple[Path, ChartRepoServer]
+) -> AsyncIterator[Env]:
+    async with Client(config.load(cluster.kubeconfig)) as client:
+        options = ManagerOptions(watch_namespace=namespace, concurrent=2, graceful_shutdown_timeout=10.0)
+        manager = Manager(client, options)
+        settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0)
+        await source_controller.register(manager, settings)
+        await helm_controller.register(manager, settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(manager.run(stop))
+        repo, server = charts
+        body = {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "HelmRepository",
+            "metadata": {"name": "charts"},
+            "spec": {"url": server.url, "interval": "1h"},
+        }
+        await client.create(HELMREPOSITORIES, body, namespace)
+        try:
+            yield Env(client, namespace, repo, server, Path(cluster.kubeconfig))
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+
+
+def helmrelease(name: str, chart: str = "podinfo", version: str = "6.0.x", **spec: Any) -> Obj:
+    template = {"spec": {"chart": chart, "version": version, "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": name},
+        "spec": {"interval": "1h", "chart": template, "timeout": "1m", **spec},
+    }
+
+
+async def wait_release(env: Env, name: str, check: Any, what: str, timeout: float = 90) -> Obj:
+    found: Obj = {}
+
+    async def done() -> bool:
+        obj = await env.client.get(HELMRELEASES, name, env.namespace)
+        found.clear()
+        found.update(obj)
+        return bool(check(obj))
+
+    try:
+        await eventually(done, timeout=timeout, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; status: {found.get('status')}") from None
+    return found
+
+
+def ready_at(version: int) -> Any:
+    def check(obj: Obj) -> bool:
+        history = (obj.get("status") or {}).get("history") or []
+        current = (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"]
+        return current and conditions.is_ready(obj) and bool(history) and history[0]["version"] == version
+
+    return check
+
+
+async def test_install_upgrade_and_delete(env: Env, tmp_path: Path) -> None:
+    c, ns = env.client, env.namespace
+    values_cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "extra"},
+        "data": {"values.yaml": "team: platform\n", "color": "blue"},
+    }
+    await c.create(CONFIGMAPS, values_cm, ns)
+    value_from = [
+        {"kind": "ConfigMap", "name": "extra"},
+        {"kind": "ConfigMap", "name": "extra", "valuesKey": "color", "targetPath": "ui.color"},
+    ]
+    await c.create(HELMRELEASES, helmrelease("web", values={"greeting": "hi"}, valuesFrom=value_from), ns)
+    obj = await wait_release(env, "web", ready_at(1), "web installed")
+    ready = conditions.get(obj, meta.READY) or {}
+    assert ready["reason"] == "InstallSucceeded"
+    assert ready["message"] == f"Helm install succeeded for release {ns}/web.v1 with chart podinfo@6.0.0"
+    assert obj["status"]["helmChart"] == f"{ns}/{ns}-web"
+    assert obj["status"]["history"][0]["chartVersion"] == "6.0.0"
+    cm = await c.get(CONFIGMAPS, "web-podinfo", ns)
+    assert cm["data"]["greeting"] == "hi" and cm["data"]["team"] == "platform"
+    assert '"color":"blue"' in cm["data"]["ui"]
+    assert any(m["manager"] == "helm-controller" for m in cm["metadata"]["managedFields"])
+
+    await c.patch(HELMRELEASES, "web", {"spec": {"values": {"greeting": "bye"}}}, ns)
+    obj = await wait_release(env, "web", ready_at(2), "web upgraded with new values")
+    assert (conditions.get(obj, meta.READY) or {})["reason"] == "UpgradeSucceeded"
+    assert (await c.get(CONFIGMAPS, "web-podinfo", ns))["data"]["greeting"] == "bye"
+
+    chart = helm.write_chart(tmp_path / "src2", "podinfo", "6.1.0", values={"greeting": "newer"})
+    helm.package(chart, env.repo)
+    helm.repo_index(env.repo)
+    await c.patch(HELMRELEASES, "web", {"spec": {"chart": {"spec": {"version": "6.x"}}}}, ns)
+    await c.patch(
+        HELMREPOSITORIES, "charts", {"metadata": {"annotations": {meta.RECONCILE_REQUEST_ANNOTATION: "1"}}}, ns
+    )
+    obj = await wait_release(env, "web", ready_at(3), "web upgraded to 6.1.0")
+    assert obj["status"]["history"][0]["chartVersion"] == "6.1.0"
+    listed = helm.run("list", "-n", ns, "--kubeconfig", str(env.kubeconfig), "-o", "json").stdout
+    assert '"name":"web"' in listed and '"revision":"3"' in listed
+
+    await c.delete(HELMRELEASES, "web", ns)
+
+    async def gone() -> bool:
+        return (
+            await c.get_or_none(HELMRELEASES, "web", ns) is None
+            and await c.get_or_none(CONFIGMAPS, "web-podinfo", ns) is None
+            and await c.get_or_none(HELMCHARTS, f"{ns}-web", ns) is None
+        )
+
+    await eventually(gone, timeout=60, what="release, its objects and its HelmChart deleted")
+    secrets = (await c.list(SECRETS, ns, label_selector="owner=helm,name=web"))["items"]
+    assert secrets == []
+
+
+async def test_missing_values_and_failing_install(env: Env) -> None:
+    c, ns = env.client, env.namespace
+    missing = helmrelease("novalues", valuesFrom=[{"kind": "Secret", "name": "absent"}])
+    await c.create(HELMRELEASES, missing, ns)
+
+    def init_failed(obj: Obj) -> bool:
+        return (conditions.get(obj, meta.READY) or {}).get("reason") == "InitFailed"
+
+    obj = await wait_release(env, "novalues", init_failed, "novalues reports the missing Secret")
+    assert "could not find Secret 'absent'" in (conditions.get(obj, meta.READY) or {})["message"]
+
+    broken = helmrelease("broken", chart="broken", version="*", install={"remediation": {"retries": 1}})
+    await c.create(HELMRELEASES, broken, ns)
+
+    def stalled(obj: Obj) -> bool:
+        return conditions.is_true(obj, meta.STALLED)
+
+    obj = await wait_release(env, "broken", stalled, "broken install stalls after its retries", timeout=120)
+    status = obj["status"]
+    assert status["installFailures"] == 2
+    assert (conditions.get(obj, meta.STALLED) or {})["reason"] == "RetriesExceeded"
+    released = conditions.get(obj, "Released") or {}
+    assert released["status"] == "False"
