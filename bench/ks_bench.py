@@ -17,13 +17,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
+from gotk.testing.controllersproc import ControllersProcess
 from gotk.testing.controlplane import ControlPlane, install_gotk
 from gotk.testing.gitserver import GitHttpServer
-from gotk.testing.processes import free_ports
 
 AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -65,55 +63,17 @@ def main() -> None:
         policy.write_text(AUDIT_POLICY)
         extra["kube-apiserver"] = [f"--audit-policy-file={policy}", f"--audit-log-path={work / 'audit.log'}"]
     cp = ControlPlane(work / "cluster", extra_args=extra)
-    controllers: subprocess.Popen[bytes] | None = None
     try:
         cp.start()
         install_gotk(cp)
         (work / "git").mkdir()
         subprocess.run([sys.executable, str(WORKLOAD), "repo", str(work / "git")], check=True)
-        with GitHttpServer(work / "git") as server:
-            storage_port, health_port, metrics_port = free_ports(3)
-            log = open(work / "controllers.log", "wb")
-            controllers = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gotk.cli.main",
-                    "--kubeconfig",
-                    str(cp.kubeconfig),
-                    "controllers",
-                    "run",
-                    "--controllers",
-                    "source,kustomize",
-                    "--concurrent",
-                    str(args.concurrent),
-                    "--kube-api-qps",
-                    str(args.qps),
-                    "--kube-api-burst",
-                    str(args.burst),
-                    "--storage-path",
-                    str(work / "storage"),
-                    "--storage-addr",
-                    f"127.0.0.1:{storage_port}",
-                    "--health-addr",
-                    f"127.0.0.1:{health_port}",
-                    "--metrics-addr",
-                    f"127.0.0.1:{metrics_port}",
-                    "--log-level",
-                    os.environ.get("GOTK_LOG_LEVEL", "error"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{health_port}/readyz", timeout=1)
-                    break
-                except OSError:
-                    if controllers.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"controllers did not start; see {work / 'controllers.log'}") from None
-                    time.sleep(0.2)
+        with (
+            GitHttpServer(work / "git") as server,
+            ControllersProcess(
+                cp, work, "source,kustomize", qps=args.qps, burst=args.burst, concurrent=args.concurrent
+            ) as controllers,
+        ):
             apiserver = cp.processes["kube-apiserver"].pid
             env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig))
             env["PATH"] = f"{Path(sys.prefix) / 'bin'}{os.pathsep}{env['PATH']}"
@@ -133,12 +93,6 @@ def main() -> None:
                 check=True,
             )
     finally:
-        if controllers is not None:
-            controllers.terminate()
-            try:
-                controllers.wait(30)
-            except subprocess.TimeoutExpired:
-                controllers.kill()
         cp.stop()
         if args.keep:
             print(f"work directory kept: {work}", file=sys.stderr)

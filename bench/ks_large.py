@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +26,9 @@ from gotk.kustomize.sources import KUSTOMIZATIONS
 from gotk.runtime import conditions
 from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
+from gotk.testing.controllersproc import ControllersProcess
 from gotk.testing.controlplane import ControlPlane, install_gotk
 from gotk.testing.gitserver import GitHttpServer
-from gotk.testing.processes import free_ports
 
 POLICY = """apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -119,60 +116,23 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gotk-kslarge-"))
     cp = ControlPlane(work / "cluster")
-    proc: subprocess.Popen[bytes] | None = None
     try:
         cp.start()
         install_gotk(cp)
         (work / "git").mkdir()
         files = {f"policies/np-{i}.yaml": POLICY.format(i=i, port=1000 + i % 60000) for i in range(args.objects)}
         gitrepos.make_repo(work / "git", "large.git", files)
-        with GitHttpServer(work / "git") as server:
-            storage, health, metrics = free_ports(3)
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gotk.cli.main",
-                    "--kubeconfig",
-                    str(cp.kubeconfig),
-                    "controllers",
-                    "run",
-                    "--controllers",
-                    "source,kustomize",
-                    "--kube-api-qps",
-                    str(args.qps),
-                    "--kube-api-burst",
-                    str(args.burst),
-                    "--storage-path",
-                    str(work / "storage"),
-                    "--storage-addr",
-                    f"127.0.0.1:{storage}",
-                    "--health-addr",
-                    f"127.0.0.1:{health}",
-                    "--metrics-addr",
-                    f"127.0.0.1:{metrics}",
-                    "--log-level",
-                    "error",
-                ],
-                stdout=open(work / "controllers.log", "wb"),
-                stderr=subprocess.STDOUT,
-            )
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{health}/readyz", timeout=1)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("controllers did not start") from None
-                    time.sleep(0.2)
+        with (
+            GitHttpServer(work / "git") as server,
+            ControllersProcess(cp, work, "source,kustomize", qps=args.qps, burst=args.burst) as controllers,
+        ):
             peak = 0
             done = threading.Event()
 
             def sample() -> None:
                 nonlocal peak
                 while not done.wait(0.2):
-                    peak = max(peak, rss_kib(proc.pid))  # type: ignore[union-attr]
+                    peak = max(peak, rss_kib(controllers.pid))
 
             threading.Thread(target=sample, daemon=True).start()
             first, noop = asyncio.run(measure(cp, server.url_for("large.git")))
@@ -182,9 +142,6 @@ def main() -> None:
             f"no-change reconcile {noop:.2f} s (target <= 5 s); controller peak RSS {peak / 1024:.0f} MiB"
         )
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(30)
         cp.stop()
         shutil.rmtree(work, ignore_errors=True)
 
