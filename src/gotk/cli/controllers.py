@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import click
 
@@ -136,6 +137,9 @@ def run_cmd(g: Globals, /, **flags: object) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # blocking work (git, archives, registries) runs in threads: more than asyncio's cpu+4 default, so that
+        # `--concurrent` reconciles can each have one
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=max(32, 2 * options.concurrent)))
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with Client(cfg, qps=qps, burst=burst, user_agent="gotk-controllers") as client:

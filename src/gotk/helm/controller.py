@@ -51,11 +51,19 @@ def watch_charts(releases: Controller, kind: str, users: RefIndex) -> Callable[[
     return handler
 
 
+async def _shutdown(reconciler: HelmReleaseReconciler) -> None:
+    reconciler.pool.shutdown(wait=False, cancel_futures=True)
+
+
 async def register(manager: Manager, settings: Settings) -> None:
     lib = HelmLib()
     workdir = Path(tempfile.mkdtemp(prefix="gotk-helm-"))
     kubeconfig = kubeconfig_file(manager.client.config, workdir)
-    releases = manager.add(HelmReleaseReconciler(lib, kubeconfig, requeue_dependency=settings.requeue_dependency))
+    reconciler = HelmReleaseReconciler(
+        lib, kubeconfig, requeue_dependency=settings.requeue_dependency, workers=manager.options.concurrent
+    )
+    releases = manager.add(reconciler)
+    manager.cleanups.append(lambda: _shutdown(reconciler))
     users = RefIndex(chart_ref)
     releases.informer.add_handler(lambda old, new: users.update(new, old))
     for kind, resource in CHART_REFS.items():

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import yaml
@@ -34,6 +36,7 @@ from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 HELMRELEASES = Resource("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease")
 HELMCHARTS = Resource("source.toolkit.fluxcd.io", "v1", "helmcharts", "HelmChart")
 OCIREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", "OCIRepository")
@@ -65,10 +68,17 @@ class HelmReleaseReconciler:
         owned=(meta.READY, meta.RECONCILING, meta.STALLED, RELEASED, TEST_SUCCESS, REMEDIATED)
     )
 
-    def __init__(self, lib: HelmLib, kubeconfig: Path, *, requeue_dependency: float = 30.0) -> None:
+    def __init__(self, lib: HelmLib, kubeconfig: Path, *, requeue_dependency: float = 30.0, workers: int = 10) -> None:
         self.lib = lib
         self.kubeconfig = kubeconfig
         self.requeue_dependency = requeue_dependency
+        # Helm actions block a thread for as long as they wait on the cluster: a pool of their own, sized for
+        # the reconciles that run at once (asyncio's default pool has only cpu+4 threads, shared by everyone)
+        self.pool = ThreadPoolExecutor(max_workers=max(4, workers), thread_name_prefix="helm")
+
+    async def _helm(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
     def steps(self) -> Sequence[NamedStep]:
         return (
@@ -228,7 +238,7 @@ class HelmReleaseReconciler:
 
     async def _latest(self, target: Target, name: str) -> Release | None:
         try:
-            return await asyncio.to_thread(self.lib.get, target, name)
+            return await self._helm(self.lib.get, target, name)
         except HelmActionError as exc:
             if "not found" in exc.message:
                 return None
@@ -245,7 +255,7 @@ class HelmReleaseReconciler:
         try:
             if action == planner.INSTALL:
                 status["lastAttemptedReleaseAction"] = "install"
-                result = await asyncio.to_thread(
+                result = await self._helm(
                     self.lib.install,
                     target,
                     name,
@@ -260,7 +270,7 @@ class HelmReleaseReconciler:
                 )
             elif action == planner.UPGRADE:
                 status["lastAttemptedReleaseAction"] = "upgrade"
-                result = await asyncio.to_thread(
+                result = await self._helm(
                     self.lib.upgrade,
                     target,
                     name,
@@ -275,13 +285,11 @@ class HelmReleaseReconciler:
                     cleanup_on_fail=bool(upgrade.get("cleanupOnFail")),
                 )
             elif action == planner.TEST:
-                result = await asyncio.to_thread(self.lib.test, target, name, timeout=timeout)
+                result = await self._helm(self.lib.test, target, name, timeout=timeout)
             elif action == planner.ROLLBACK:
-                result = await asyncio.to_thread(
-                    self.lib.rollback, target, name, 0, timeout=timeout, force_conflicts=True
-                )
+                result = await self._helm(self.lib.rollback, target, name, 0, timeout=timeout, force_conflicts=True)
             else:
-                result = await asyncio.to_thread(self.lib.uninstall, target, name, timeout=timeout)
+                result = await self._helm(self.lib.uninstall, target, name, timeout=timeout)
         except HelmActionError as exc:
             return self._failed(req, action, target, name, rls, exc)
         status.update(
@@ -350,7 +358,7 @@ class HelmReleaseReconciler:
         name, target = hv.release_name(req.obj), self.target(req.obj)
         if await self._latest(target, name) is not None:
             try:
-                await asyncio.to_thread(self.lib.uninstall, target, name)
+                await self._helm(self.lib.uninstall, target, name)
             except HelmActionError as exc:
                 raise GenericError("UninstallFailed", str(exc)) from None
         chart = str(req.status.get("helmChart") or "")
