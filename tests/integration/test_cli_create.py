@@ -1,5 +1,5 @@
-"""`flux create` (sources incl. helm/chart, secrets, kustomizations, alert providers, alerts and receivers),
-`flux delete` and `flux export` against the real local control plane, run as processes.
+"""`flux create` (sources incl. helm/chart, secrets, kustomizations, helmreleases, alert providers, alerts and
+receivers), `flux delete` and `flux export` against the real local control plane, run as processes.
 
 No controller runs in the session: while `flux create` waits, the test writes the status a controller
 would (Ready for the latest generation plus an artifact or an applied revision) through the status
@@ -52,13 +52,13 @@ def get(kubectl: Kubectl, kind: str, name: str, namespace: str) -> dict[str, Any
     return json.loads(result.stdout) if result.returncode == 0 else {}
 
 
-def ready_status(obj: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def ready_status(obj: dict[str, Any], message: str = "succeeded", **extra: Any) -> dict[str, Any]:
     generation = obj["metadata"]["generation"]
     cond = {
         "type": "Ready",
         "status": "True",
         "reason": "Succeeded",
-        "message": "succeeded",
+        "message": message,
         "lastTransitionTime": "2026-01-01T00:00:00Z",
         "observedGeneration": generation,
     }
@@ -75,28 +75,38 @@ def artifact() -> dict[str, Any]:
     }
 
 
-def create_and_reconcile(
-    cp: ControlPlane, kubectl: Kubectl, kind: str, name: str, namespace: str, args: list[str], status: dict[str, Any]
-) -> subprocess.CompletedProcess[str]:
-    """Run `flux create …` and play the controller: once the object (re)appears with a new generation,
-    mark it Ready for that generation with `status`."""
-    before = get(kubectl, kind, name, namespace).get("metadata", {}).get("generation", 0)
+def play_controller(cp: ControlPlane, args: list[str], step: Callable[[], bool]) -> subprocess.CompletedProcess[str]:
+    """Run `flux ARGS` as a process and, while it runs, call `step` (the test playing a controller) every
+    200 ms until it returns True."""
     proc = subprocess.Popen(argv(cp, *args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "TZ": "UTC"})  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            obj = get(kubectl, kind, name, namespace)
-            if obj and obj["metadata"]["generation"] > before:
-                body = json.dumps({"status": ready_status(obj, **status)})
-                kubectl("patch", kind, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", body)
-                break
+        while time.monotonic() < deadline and proc.poll() is None and not step():
             time.sleep(0.2)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def create_and_reconcile(
+    cp: ControlPlane, kubectl: Kubectl, kind: str, name: str, namespace: str, args: list[str], status: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    """Run `flux create …` and play the controller: once the object (re)appears with a new generation,
+    mark it Ready for that generation with `status`."""
+    before = get(kubectl, kind, name, namespace).get("metadata", {}).get("generation", 0)
+
+    def step() -> bool:
+        obj = get(kubectl, kind, name, namespace)
+        if not obj or obj["metadata"]["generation"] <= before:
+            return False
+        body = json.dumps({"status": ready_status(obj, **status)})
+        kubectl("patch", kind, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", body)
+        return True
+
+    return play_controller(cp, args, step)
 
 
 # -- create ---------------------------------------------------------------------------------------
@@ -324,6 +334,80 @@ def test_create_notification_objects(cluster: ControlPlane, namespace: str, kube
     result = flux(cluster, "create", "receiver", "slow", *args[3:-1], "--timeout=2s")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-2:] == ["◎ waiting for Receiver reconciliation", "✗ context deadline exceeded"]
+
+
+# -- helmrelease: flux2's e2e TestHelmReleaseFromGit -------------------------------------------------
+
+HR_MESSAGE = "Helm install succeeded for release {ns}/thrfg.v1 with chart podinfo@6.3.5"
+
+
+def hr_status(namespace: str) -> dict[str, Any]:
+    """What the helm controller reports after installing podinfo 6.3.5 as release NS/thrfg.v1."""
+    snapshot = {"name": "thrfg", "namespace": namespace, "version": 1, "status": "deployed", "chartName": "podinfo",
+                "chartVersion": "6.3.5", "configDigest": "sha256:" + "1" * 64, "digest": "sha256:" + "2" * 64,
+                "firstDeployed": "2026-01-01T00:00:00Z", "lastDeployed": "2026-01-01T00:00:00Z"}  # fmt: skip
+    return {"message": HR_MESSAGE.format(ns=namespace), "history": [snapshot], "lastAttemptedRevision": "6.3.5"}
+
+
+def handle_requests(kubectl: Kubectl, namespace: str, statuses: dict[tuple[str, str], dict[str, Any]]) -> bool:
+    """One round of the controllers of `statuses` ((kind, name) -> status): every unsuspended object with a new
+    reconcile.fluxcd.io/requestedAt is marked handled and Ready for its generation. Never done (False)."""
+    for (kind, name), status in statuses.items():
+        obj = get(kubectl, kind, name, namespace)
+        token = (obj["metadata"].get("annotations") or {}).get("reconcile.fluxcd.io/requestedAt")
+        if token and token != obj.get("status", {}).get("lastHandledReconcileAt") and not obj["spec"].get("suspend"):
+            body = json.dumps({"status": ready_status(obj, lastHandledReconcileAt=token, **status)})
+            kubectl("patch", kind, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", body)
+    return False
+
+
+def test_helmrelease_from_git(cluster: ControlPlane, namespace: str, kubectl: Kubectl) -> None:
+    """create source git, create/get/reconcile --with-source/suspend/resume/export/delete helmrelease: the
+    lines are flux2's testdata/helmrelease goldens (their namespace written `{{ .ns }}`), byte for byte."""
+
+    def as_flux2(text: str) -> str:
+        return text.replace(namespace, "{{ .ns }}")
+
+    args = ["create", "source", "git", "thrfg", "--url=https://github.com/stefanprodan/podinfo", "--branch=main",
+            "--tag=6.3.5", "-n", namespace, "--timeout=60s"]  # fmt: skip
+    result = create_and_reconcile(cluster, kubectl, "gitrepository", "thrfg", namespace, args, {"artifact": artifact()})
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "helmrelease_create_source_git.golden", result.stderr)
+    chart = f"""apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata: {{name: {namespace}-thrfg, namespace: {namespace}}}
+spec: {{chart: ./charts/podinfo, interval: 1m, sourceRef: {{kind: GitRepository, name: thrfg}}}}
+"""
+    kubectl("apply", "-f", "-", input=chart)  # the chart the helm controller makes for the release
+
+    args = ["create", "helmrelease", "thrfg", "--source=GitRepository/thrfg", "--chart=./charts/podinfo", "-n",
+            namespace, "--timeout=60s"]  # fmt: skip
+    result = create_and_reconcile(cluster, kubectl, "helmrelease", "thrfg", namespace, args, hr_status(namespace))
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "helmrelease_create_from_git.golden", result.stderr)
+    exported = flux(cluster, "export", "hr", "thrfg", "-n", namespace).stdout  # with the CRD's default version '*'
+    assert_golden(GOLDEN, "helmrelease_export_from_git.golden", normalise(exported, namespace))
+    assert flux(cluster, "export", "hr", "--all", "-n", namespace).stdout == exported
+    result = flux(cluster, "get", "helmrelease", "thrfg", "-n", namespace)
+    assert_golden(GOLDEN, "helmrelease_get_from_git.golden", normalise(result.stdout, namespace))
+
+    chart_status = {"artifact": {**artifact(), "revision": "6.3.5"}}
+    statuses = {("gitrepository", "thrfg"): {"artifact": artifact()}, ("helmchart", f"{namespace}-thrfg"): chart_status,
+                ("helmrelease", "thrfg"): hr_status(namespace)}  # fmt: skip
+    for verb in ("reconcile", "suspend", "resume"):
+        extra = ["--with-source"] if verb == "reconcile" else []
+        args = [verb, "helmrelease", "thrfg", *extra, "-n", namespace, "--timeout=60s"]
+        result = play_controller(cluster, args, lambda: handle_requests(kubectl, namespace, statuses))
+        assert result.returncode == 0, result.stderr
+        assert_golden(GOLDEN, f"helmrelease_{verb}_from_git.golden", as_flux2(result.stderr))
+    doc = yaml.safe_load(flux(cluster, "export", "hr", "thrfg", "-n", namespace).stdout)
+    assert "reconcile.fluxcd.io/requestedAt" in doc["metadata"]["annotations"]
+    assert doc["spec"] == yaml.safe_load(exported)["spec"]  # resumed: `suspend: false` is not printed
+
+    result = flux(cluster, "delete", "helmrelease", "thrfg", "--silent", "-n", namespace)
+    assert result.returncode == 0, result.stderr
+    assert_golden(GOLDEN, "helmrelease_delete_from_git.golden", as_flux2(result.stderr))
+    assert get(kubectl, "helmrelease", "thrfg", namespace) == {}
 
 
 # -- delete and export ------------------------------------------------------------------------------

@@ -1,11 +1,19 @@
 """`flux create`: the command group; its sub-commands live in create_source, create_source_helm,
-create_secret, create_kustomization and create_notification, the flags and helpers they share in
-create_common.
+create_secret, create_kustomization, create_helmrelease and create_notification, the flags and helpers
+they share in create_common.
 """
 
 from __future__ import annotations
 
-from gotk.cli import create_kustomization, create_notification, create_secret, create_source, create_source_helm
+from gotk.cli import (
+    create_helmrelease,
+    create_kustomization,
+    create_notification,
+    create_secret,
+    create_source,
+    create_source_helm,
+    kinds_cli,
+)
 from gotk.cli.flags import AliasGroup
 
 create = AliasGroup("create", help="Create or update sources and resources.")
@@ -18,6 +26,7 @@ source.add_command(create_source_helm.chart)
 create.add_command(source)
 create.add_command(create_secret.secret)
 create.add_aliased(create_kustomization.kustomization, ("ks",))
+create.add_aliased(create_helmrelease.helmrelease, kinds_cli.HELMRELEASE.aliases)
 create.add_command(create_notification.alert_provider)
 create.add_command(create_notification.alert)
 create.add_command(create_notification.receiver)

@@ -2,8 +2,9 @@
 
 The persistent flags `--interval` (1m), `--export` and `--label`, and the SSH key flags of the `git`
 commands; the name check (RFC 1123, 2 to 63 characters); label parsing with apimachinery's validation
-messages; create-or-update of Flux objects and Secrets with flux's `created`/`updated` lines; and
-applying a source then waiting until it is Ready and reporting its artifact revision.
+messages; create-or-update of Flux objects and Secrets with flux's `created`/`updated` lines;
+applying a source then waiting until it is Ready and reporting its artifact revision; and the
+generate/export-or-apply/wait tail of the other kinds (HelmRelease, notification objects).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any, TypeVar
 
 import click
 
-from gotk.cli import gitsecret, goflags, manifest, output, readiness
+from gotk.cli import gitsecret, goflags, kubeclient, manifest, output, readiness
 from gotk.cli.context import Globals
-from gotk.cli.kinds_cli import dig
+from gotk.cli.flags import timeout_seconds
+from gotk.cli.kinds_cli import Noun, dig
 from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError, success
 from gotk.kube.client import Client
@@ -307,3 +309,36 @@ async def apply_and_wait(
     if revision is None:
         raise CommandError(no_artifact)
     output.success(f"fetched revision: {revision}")
+
+
+def create_or_export(
+    g: Globals,
+    c: CreateArgs,
+    noun: Noun,
+    spec: Obj | Callable[[], Obj],
+    *,
+    report: Callable[[Obj], None] | None = None,
+) -> None:
+    """flux's tail of the non-source commands: `generating <Kind>`, the spec (a callable is built after that
+    line, so its errors follow it), then the YAML (--export), or apply, wait until ready (static kinds: a
+    current kstatus) and `<Kind> NAME is ready`, then `report` the ready object."""
+    labels = parse_labels(c.labels)
+    if not c.export:
+        output.generate(f"generating {noun.kind}")
+    obj = new_object(noun.kind, c, labels, spec() if callable(spec) else spec)
+    if c.export:
+        print_export(obj)
+        return
+    deadline = time.monotonic() + timeout_seconds(g)
+    res = noun.resource
+
+    async def body(client: Client) -> None:
+        output.action(f"applying {noun.kind}")
+        await upsert(client, res, obj, what=noun.kind)
+        output.waiting(f"waiting for {noun.kind} reconciliation")
+        ready = await wait_ready(client, res, c.name, c.namespace, deadline=deadline, static=noun.static)
+        output.success(f"{noun.kind} {c.name} is ready")
+        if report is not None:
+            report(ready)
+
+    kubeclient.run(g, body)

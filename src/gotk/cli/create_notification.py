@@ -12,21 +12,19 @@ notification controller's Ready for its generation, then flux prints the webhook
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, get_args
 
 import click
 
 from gotk.api.notification_v1 import ReceiverType
-from gotk.cli import create_common, goflags, kinds_cli, kubeclient, output
+from gotk.cli import create_common, goflags, kinds_cli, output
 from gotk.cli.context import Globals
-from gotk.cli.create_common import CreateArgs, create_options
-from gotk.cli.flags import timeout_seconds, with_globals
-from gotk.cli.kinds_cli import Noun, dig, text
+from gotk.cli.create_common import create_options
+from gotk.cli.flags import with_globals
+from gotk.cli.kinds_cli import dig, text
 from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError
-from gotk.kube.client import Client
 
 RECEIVER_TYPES = tuple(t for t in get_args(ReceiverType) if t != "generic-oidc")
 """flux2's internal/flags ReceiverType, in its order (generic-oidc takes no --secret-ref, so flux omits it)."""
@@ -65,38 +63,6 @@ def object_refs(values: Sequence[str], *, with_namespace: bool) -> list[Obj]:
     return refs
 
 
-def create_or_export(
-    g: Globals,
-    c: CreateArgs,
-    noun: Noun,
-    spec: Obj,
-    *,
-    report: Callable[[Obj], None] | None = None,
-) -> None:
-    """flux's tail of these commands: `generating <Kind>`, then the YAML (--export), or apply, wait until
-    ready (static kinds: a current kstatus) and `<Kind> NAME is ready`, then `report` the ready object."""
-    labels = create_common.parse_labels(c.labels)
-    if not c.export:
-        output.generate(f"generating {noun.kind}")
-    obj = create_common.new_object(noun.kind, c, labels, spec)
-    if c.export:
-        create_common.print_export(obj)
-        return
-    deadline = time.monotonic() + timeout_seconds(g)
-    res = noun.resource
-
-    async def body(client: Client) -> None:
-        output.action(f"applying {noun.kind}")
-        await create_common.upsert(client, res, obj, what=noun.kind)
-        output.waiting(f"waiting for {noun.kind} reconciliation")
-        ready = await create_common.wait_ready(client, res, c.name, c.namespace, deadline=deadline, static=noun.static)
-        output.success(f"{noun.kind} {c.name} is ready")
-        if report is not None:
-            report(ready)
-
-    kubeclient.run(g, body)
-
-
 @click.command("alert-provider", cls=goflags.FluxCommand, help="Create or update a Provider resource.")
 @click.argument("args", nargs=-1, metavar="NAME")
 @click.option("--type", "provider_type", default="", help="Type of provider.")
@@ -120,7 +86,7 @@ def alert_provider(
     }
     if flags["secret_ref"]:
         spec["secretRef"] = {"name": flags["secret_ref"]}
-    create_or_export(g, c, kinds_cli.ALERT_PROVIDER, spec)
+    create_common.create_or_export(g, c, kinds_cli.ALERT_PROVIDER, spec)
 
 
 @click.command("alert", cls=goflags.FluxCommand, help="Create or update a Alert resource.")
@@ -146,7 +112,7 @@ def alert(g: Globals, args: tuple[str, ...], interval: int, export: bool, label:
         "eventSeverity": flags["event_severity"],
         "eventSources": sources,
     }
-    create_or_export(g, c, kinds_cli.ALERT, spec)
+    create_common.create_or_export(g, c, kinds_cli.ALERT, spec)
 
 
 def _webhook(receiver: Obj) -> None:
@@ -180,4 +146,4 @@ def receiver(
         "resources": resources,
         "secretRef": {"name": flags["secret_ref"]},
     }
-    create_or_export(g, c, kinds_cli.RECEIVER, spec, report=_webhook)
+    create_common.create_or_export(g, c, kinds_cli.RECEIVER, spec, report=_webhook)

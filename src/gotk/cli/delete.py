@@ -1,4 +1,4 @@
-"""`flux delete source git|oci|bucket|helm|chart NAME` and `flux delete kustomization NAME`.
+"""`flux delete source git|oci|bucket|helm|chart NAME` and `flux delete kustomization|helmrelease NAME`.
 
 As flux2's cmd/flux/delete.go: the object must exist, then flux asks `Are you sure you want to delete
 this <noun>` unless --silent (only `y` confirms; with no answer on stdin it aborts), and prints
@@ -52,3 +52,4 @@ for _noun in (
     source.add_command(_leaf(_noun))
 delete.add_command(source)
 delete.add_aliased(_leaf(kinds_cli.KUSTOMIZATION), kinds_cli.KUSTOMIZATION.aliases)
+delete.add_aliased(_leaf(kinds_cli.HELMRELEASE), kinds_cli.HELMRELEASE.aliases)

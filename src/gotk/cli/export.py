@@ -1,4 +1,5 @@
-"""`flux export source git|oci|bucket|helm|chart|external|all NAME|--all` and `flux export kustomization`.
+"""`flux export source git|oci|bucket|helm|chart|external|all NAME|--all`, `flux export kustomization` and
+`flux export helmrelease`.
 
 Each object is printed as flux2's export adapters do (cmd/flux/export*.go): `---`, then apiVersion,
 kind, metadata (name, namespace, labels, annotations) and the spec in Go's form; no status and no
@@ -103,3 +104,4 @@ for _noun in SOURCE_NOUNS:
 source.add_command(_leaf(SOURCE_NOUNS, "all", source=True))
 export.add_command(source)
 export.add_aliased(_leaf((kinds_cli.KUSTOMIZATION,), "kustomization", source=False), kinds_cli.KUSTOMIZATION.aliases)
+export.add_aliased(_leaf((kinds_cli.HELMRELEASE,), "helmrelease", source=False), kinds_cli.HELMRELEASE.aliases)

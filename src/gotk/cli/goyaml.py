@@ -3,7 +3,8 @@
 Map keys are sorted with go-yaml's natural key order, strings that go-yaml would read back as another
 type (`"true"`, `"8080"`, `""`, `"2026-01-01"`) are double quoted, multi-line strings are literal
 blocks, sequences are not indented under their key, and long plain lines fold at 80 columns.
-Used by `flux create … --export`, `flux create secret … --export` and `flux export`.
+Used by `flux create … --export`, `flux create secret … --export` and `flux export`; `load` reads
+YAML back the way go-yaml v2 decodes it into interface{} (`flux create helmrelease --values`).
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ def resolve(value: str) -> str:
     if first.isdigit() and _is_timestamp(value):
         return "timestamp"
     plain = value.replace("_", "")
-    if _go_int(plain):
+    if _go_int(plain) is not None:
         return "int"
-    return "float" if _GO_FLOAT.match(plain) else "str"
+    return "float" if _GO_FLOAT.match(plain) and math.isfinite(float(plain)) else "str"  # overflow: ErrRange
 
 
 def _parses_as_float(value: str) -> bool:
@@ -83,8 +84,8 @@ def _is_timestamp(value: str) -> bool:
     return False
 
 
-def _go_int(text: str) -> bool:
-    """strconv.ParseInt(text, 0, 64) or ParseUint succeeds: decimal, 0x, 0o, 0b or leading-0 octal."""
+def _go_int(text: str) -> int | None:
+    """strconv.ParseInt(text, 0, 64), else ParseUint: decimal, 0x, 0o, 0b or leading-0 octal; None if neither."""
     body = text[1:] if text[:1] in "+-" else text
     base = {"0x": 16, "0o": 8, "0b": 2}.get(body[:2].lower(), 0)
     if base:
@@ -94,8 +95,9 @@ def _go_int(text: str) -> bool:
     else:
         base = 10
     if not body or any(c not in _INT_DIGITS[base] for c in body):
-        return False
-    return int(body, base) < (1 << 64)
+        return None
+    number = int(body, base)
+    return None if number >= 1 << 64 else -number if text[:1] == "-" else number
 
 
 def needs_quotes(value: str) -> bool:
@@ -203,3 +205,51 @@ _Dumper.add_representer(float, _represent_float)
 def dump(obj: Any) -> str:
     """One YAML document (no `---`), ending with a newline, as sigs.k8s.io/yaml.Marshal writes it."""
     return yaml.dump(obj, Dumper=_Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True, width=80)
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """go-yaml v2 decoding into interface{}: its implicit types for plain scalars, timestamps kept as strings."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            found = resolve(value) if implicit[0] else "str"
+            return _STR if found == "timestamp" else _TAGS[found]
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+
+def _scalar(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    text = str(loader.construct_scalar(node))
+    if node.tag == _TAGS["null"]:
+        return None
+    if node.tag == _TAGS["bool"]:
+        return text.lower() in ("y", "yes", "true", "on")
+    if node.tag == _TAGS["int"] and (number := _go_int(text.replace("_", ""))) is not None:
+        return number
+    special = {".nan": math.nan, ".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf}
+    try:
+        return special.get(text.lower()) or float(text.replace("_", ""))
+    except ValueError:
+        problem = f"cannot decode {text!r} as {node.tag}"
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
+for _tag in ("null", "bool", "int", "float"):
+    _Loader.add_constructor(_TAGS[_tag], _scalar)
+
+
+def load(text: str | bytes) -> Any:
+    """The first YAML document of `text` as go-yaml v2 reads it into interface{} (None when empty).
+
+    Raises yaml.YAMLError on invalid YAML (see `error_message`)."""
+    return next(iter(yaml.load_all(text, Loader=_Loader)), None)
+
+
+def error_message(exc: yaml.YAMLError) -> str:
+    """A PyYAML error on one line in go-yaml's shape: `yaml: line N: problem`."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        return f"yaml: line {mark.line + 1}: {exc.problem}" if mark is not None else f"yaml: {exc.problem}"
+    return f"yaml: {exc}"

@@ -32,6 +32,10 @@ class Shape:
 
 
 _REF = ("secretRef", "proxySecretRef", "certSecretRef")
+_HELMRELEASE_POINTERS = tuple(
+    "chart chartRef kubeConfig timeout maxHistory persistentClient driftDetection install upgrade test rollback "
+    "uninstall values commonMetadata waitStrategy kustomize".split()
+)
 KINDS: dict[str, Shape] = {
     "GitRepository": Shape(
         durations=("interval", "timeout"),
@@ -63,6 +67,11 @@ KINDS: dict[str, Shape] = {
         durations=("interval", "retryInterval", "timeout"),
         required=(("interval", "0s"), ("prune", False), ("sourceRef", {"kind": "", "name": ""})),
         pointers=("commonMetadata", "decryption", "retryInterval", "kubeConfig", "postBuild", "timeout"),
+    ),
+    "HelmRelease": Shape(
+        durations=("interval", "timeout"),
+        required=(("interval", "0s"),),
+        pointers=_HELMRELEASE_POINTERS,
     ),
 }
 

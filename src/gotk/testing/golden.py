@@ -34,3 +34,14 @@ def assert_golden(directory: Path, name: str, actual: str) -> None:
             )
         )
         raise AssertionError(f"output differs from {path} (set {UPDATE_ENV}=1 to update):\n{diff}")
+
+
+def export_output(args: list[str]) -> str:
+    """What `flux <args> --export` prints on stdout (run in-process; a failure shows the command's output)."""
+    from click.testing import CliRunner  # imported late: only CLI tests need them
+
+    from gotk.cli.main import cli
+
+    result = CliRunner().invoke(cli, [*args, "--export"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout

@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from gotk.cli import gitsecret
-from gotk.cli.main import cli, main
+from gotk.cli.main import main
 from gotk.testing.gitserver import SshGitServer
-from gotk.testing.golden import assert_golden
+from gotk.testing.golden import assert_golden, export_output
 
 GOLDEN = Path(__file__).parents[2] / "golden" / "cli" / "create"
 GIT = ["create", "source", "git", "podinfo", "--url=https://github.com/stefanprodan/podinfo"]
@@ -165,10 +164,7 @@ EXPORTS: dict[str, list[str]] = {
 }
 
 
-def run(args: list[str]) -> str:
-    result = CliRunner().invoke(cli, [*args, "--export"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.stdout
+run = export_output
 
 
 @pytest.mark.parametrize("case", sorted(EXPORTS))

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from gotk.cli import create_notification
-from gotk.cli.main import cli, main
-from gotk.testing.golden import assert_golden
+from gotk.cli.main import main
+from gotk.testing.golden import assert_golden, export_output
 
 GOLDEN = Path(__file__).parents[2] / "golden" / "cli" / "create"
 PROVIDER = ["create", "alert-provider", "slack", "--type=slack"]
@@ -94,10 +93,7 @@ EXPORTS: dict[str, list[str]] = {
 }
 
 
-def run(args: list[str]) -> str:
-    result = CliRunner().invoke(cli, [*args, "--export"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.stdout
+run = export_output
 
 
 @pytest.mark.parametrize("case", sorted(EXPORTS))
