@@ -143,11 +143,12 @@ async def test_fail_fast_on_stalled(h: Harness) -> None:
 
 
 async def test_without_fail_fast_waits_for_the_timeout(h: Harness) -> None:
-    task = await start(h, [ref("a"), ref("b"), ref("c")], timeout=0.3, fail_fast=False)
+    # the timeout leaves room for the puts to be seen on a loaded machine
+    task = await start(h, [ref("a"), ref("b"), ref("c")], timeout=1.5, fail_fast=False)
     h.put(WIDGETS, widget("a", ("Stalled", "True")))
     h.put(WIDGETS, widget("b", ("Ready", "False")))
     h.put(WIDGETS, widget("c", ("Ready", "True")))
-    result = await asyncio.wait_for(task, 2)
+    result = await asyncio.wait_for(task, 10)
     assert result.timed_out and not result.healthy
     assert result.message() == ("timeout waiting for: [Widget/ns/a status: 'Failed', Widget/ns/b status: 'InProgress']")
 
@@ -204,9 +205,9 @@ async def test_unknown_kind_is_unknown_until_the_timeout(h: Harness) -> None:
 
 
 async def test_cluster_scoped_objects_ignore_the_namespace(h: Harness) -> None:
-    task = await start(h, [ObjRef("v1", "Node", "ns", "n1"), ObjRef("v1", "Node", "", "n2")], timeout=0.2)
+    task = await start(h, [ObjRef("v1", "Node", "ns", "n1"), ObjRef("v1", "Node", "", "n2")], timeout=1.5)
     h.put(NODES, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
-    result = await asyncio.wait_for(task, 2)
+    result = await asyncio.wait_for(task, 10)
     assert result.statuses[ObjRef("v1", "Node", "ns", "n1")].status == "Current"
     assert result.message() == "timeout waiting for: [Node/n2 status: 'NotFound']"
 
