@@ -28,7 +28,7 @@ from gotk.api import meta
 from gotk.helm import planner
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
-from gotk.helm.lib import HelmActionError, HelmLib, Release, Target
+from gotk.helm.lib import HelmActionError, HelmLib, Options, Release, Target
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CONFIGMAPS, SECRETS, Resource
 from gotk.runtime import artifacts, conditions, durations
@@ -253,37 +253,23 @@ class HelmReleaseReconciler:
         install, upgrade = spec.get("install") or {}, spec.get("upgrade") or {}
         values = req.scratch["values"]
         try:
-            if action == planner.INSTALL:
-                status["lastAttemptedReleaseAction"] = "install"
-                result = await self._helm(
-                    self.lib.install,
-                    target,
-                    name,
-                    chart,
-                    values,
-                    timeout=timeout,
-                    wait=not install.get("disableWait"),
-                    wait_for_jobs=not install.get("disableWaitForJobs"),
-                    disable_hooks=bool(install.get("disableHooks")),
-                    create_namespace=bool(install.get("createNamespace")),
-                    force_conflicts=True,
-                )
-            elif action == planner.UPGRADE:
-                status["lastAttemptedReleaseAction"] = "upgrade"
-                result = await self._helm(
-                    self.lib.upgrade,
-                    target,
-                    name,
-                    chart,
-                    values,
-                    timeout=timeout,
-                    wait=not upgrade.get("disableWait"),
-                    wait_for_jobs=not upgrade.get("disableWaitForJobs"),
-                    disable_hooks=bool(upgrade.get("disableHooks")),
-                    force_conflicts=True,
-                    max_history=int(spec.get("maxHistory", 5) or 0),
-                    cleanup_on_fail=bool(upgrade.get("cleanupOnFail")),
-                )
+            if action in (planner.INSTALL, planner.UPGRADE):
+                section = install if action == planner.INSTALL else upgrade
+                options: Options = {
+                    "timeout": timeout,
+                    "wait": not section.get("disableWait"),
+                    "wait_for_jobs": not section.get("disableWaitForJobs"),
+                    "disable_hooks": bool(section.get("disableHooks")),
+                    "force_conflicts": True,
+                }
+                status["lastAttemptedReleaseAction"] = action
+                if action == planner.INSTALL:
+                    options["create_namespace"] = bool(install.get("createNamespace"))
+                    result = await self._helm(self.lib.install, target, name, chart, values, **options)
+                else:
+                    options["max_history"] = int(spec.get("maxHistory", 5) or 0)
+                    options["cleanup_on_fail"] = bool(upgrade.get("cleanupOnFail"))
+                    result = await self._helm(self.lib.upgrade, target, name, chart, values, **options)
             elif action == planner.TEST:
                 result = await self._helm(self.lib.test, target, name, timeout=timeout)
             elif action == planner.ROLLBACK:

@@ -4,6 +4,7 @@ status, Flux's release messages, and the kubeconfig file Helm's client reads. Pu
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -100,8 +101,6 @@ def kubeconfig_file(cfg: KubeConfig, directory: Path) -> Path:
     elif cfg.ca_file:
         cluster["certificate-authority"] = cfg.ca_file
     elif cfg.ca_data:
-        import base64
-
         cluster["certificate-authority-data"] = base64.b64encode(cfg.ca_data).decode()
     user: Obj = {}
     if cfg.token:

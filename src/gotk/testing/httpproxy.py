@@ -6,17 +6,14 @@ can prove that traffic went through it. Only loopback targets are allowed.
 
 from __future__ import annotations
 
-import base64
-import hmac
 import select
 import socket
 import socketserver
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
+from gotk.testing.httpserving import ThreadedServer, basic_auth_user
 from gotk.testing.processes import LOOPBACK
 
 __all__ = ["HttpProxy", "ProxyRequest"]
@@ -188,7 +185,7 @@ class _Server(socketserver.ThreadingTCPServer):
         pass  # clients hang up mid-request all the time; the request log tells the story
 
 
-class HttpProxy:
+class HttpProxy(ThreadedServer):
     """A forward proxy on a free 127.0.0.1 port; `url` is its address (without credentials).
 
     With `username`/`password` every request needs a matching `Proxy-Authorization: Basic`
@@ -201,14 +198,8 @@ class HttpProxy:
         self.requests: list[ProxyRequest] = []
         self.stopped = threading.Event()
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("proxy not started")
-        return int(self._server.server_address[1])
+    thread_name = "http-proxy"
 
     @property
     def url(self) -> str:
@@ -218,13 +209,7 @@ class HttpProxy:
         if self.username is None:
             return True
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            user, _, pwd = base64.b64decode(value.strip()).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return hmac.compare_digest(user, self.username) and hmac.compare_digest(pwd, self.password or "")
+        return scheme.lower() == "basic" and basic_auth_user(value, self.username, self.password or "") is not None
 
     def record(self, method: str, target: str, status: int) -> None:
         with self._lock:
@@ -236,26 +221,11 @@ class HttpProxy:
         with self._lock:
             return [r for r in self.requests if r.status == 200 and any(m in r.target for m in marks)]
 
-    def start(self) -> Self:
+    def _make_server(self) -> _Server:
         server = _Server((LOOPBACK, 0), _Handler)
         server.proxy = self
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="http-proxy", daemon=True)
-        self._thread.start()
-        return self
+        return server
 
     def stop(self) -> None:
-        self.stopped.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
+        self.stopped.set()  # ends the tunnels too
+        super().stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hmac
 import socket
+import socketserver
 import ssl
 import sys
 import tempfile
@@ -53,7 +54,7 @@ class WorkerHandler(BaseHTTPRequestHandler):
         pass
 
 
-def enable_tls(server: ThreadingHTTPServer) -> bytes:
+def enable_tls(server: socketserver.TCPServer) -> bytes:
     """Serve HTTPS with a fresh CA and a certificate for localhost and 127.0.0.1; returns the CA PEM."""
     ca_pem, cert_pem, key_pem = certs.self_signed_server(["localhost"], [LOOPBACK])
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -83,10 +84,10 @@ class ThreadedServer:
     poll_interval = 0.5  # how long stop() can wait for the serving loop to notice
     tls = False
     ca_pem = b""
-    _server: QuietHTTPServer | None = None
+    _server: socketserver.TCPServer | None = None
     _thread: threading.Thread | None = None
 
-    def _make_server(self) -> QuietHTTPServer:
+    def _make_server(self) -> socketserver.TCPServer:
         raise NotImplementedError
 
     @property
