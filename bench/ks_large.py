@@ -22,9 +22,8 @@ from typing import Any
 from gotk.api import meta
 from gotk.kube import config
 from gotk.kube.client import Client
-from gotk.kustomize.sources import KUSTOMIZATIONS
+from gotk.kube.resources import GITREPOSITORIES, KUSTOMIZATIONS
 from gotk.runtime import conditions
-from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
 from gotk.testing.controllersproc import ControllersProcess
 from gotk.testing.controlplane import ControlPlane, install_gotk

@@ -26,11 +26,11 @@ from typing import Any
 
 from gotk.kube import config
 from gotk.kube.client import Client
+from gotk.kube.resources import GITREPOSITORIES
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
-from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
 from gotk.testing.controlplane import ControlPlane, install_gotk
 from gotk.testing.gitserver import GitHttpServer

@@ -44,20 +44,23 @@ class RecordingReconciler:
     reconciled: dict[str, int] = field(default_factory=dict)
     finalized: list[str] = field(default_factory=list)
 
-    def steps(self) -> Sequence[NamedStep]:
+    def new_state(self) -> None:
+        return None
+
+    def steps(self) -> Sequence[NamedStep[Any]]:
         return [NamedStep("validate", self._validate), NamedStep("store", self._store)]
 
-    async def _validate(self, req: Request) -> Result | None:
+    async def _validate(self, req: Request[Any]) -> Result | None:
         if req.spec.get("url", "").endswith("/stall"):
             raise StallingError("URLInvalid", f"invalid URL {req.spec['url']!r}")
         return None
 
-    async def _store(self, req: Request) -> Result | None:
+    async def _store(self, req: Request[Any]) -> Result | None:
         self.reconciled[req.name] = self.reconciled.get(req.name, 0) + 1
         conditions.mark_true(req.obj, "ArtifactInStorage", meta.SUCCEEDED, f"stored artifact for {req.name}")
         return None
 
-    async def finalize(self, req: Request) -> Result | None:
+    async def finalize(self, req: Request[Any]) -> Result | None:
         self.finalized.append(req.name)
         return None
 

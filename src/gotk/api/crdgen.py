@@ -109,7 +109,7 @@ def _apply(node: dict[str, Any], markers: tuple[schema.Marker, ...]) -> None:
                 node["x-kubernetes-map-type"] = kind
             case schema.PreserveUnknownFields():
                 node["x-kubernetes-preserve-unknown-fields"] = True
-            case schema.Validation() | schema.XIntOrString() | schema.JsonName():
+            case schema.Validation() | schema.XIntOrString() | schema.JsonName() | schema.Fallback():
                 pass
     if rules:
         node["x-kubernetes-validations"] = [*node.get("x-kubernetes-validations", []), *rules]

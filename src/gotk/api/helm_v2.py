@@ -5,11 +5,12 @@ live in helm_v2_actions.py. Source of truth for the generated CRD (crdgen.py); t
 handles the objects as plain dicts.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from gotk.api import defaults, meta, schema
 from gotk.api import helm_v2_actions as actions
-from gotk.api import meta, schema
 
 GROUP = "helm.toolkit.fluxcd.io"
 VERSION = "v2"
@@ -114,7 +115,9 @@ class HelmReleaseSpec:
         CrossNamespaceSourceReference | None,
         schema.Description("Existing OCIRepository, HelmChart or ExternalArtifact with the chart."),
     ] = None
-    interval: Annotated[meta.Interval, schema.Description("How often the release is reconciled.")]
+    interval: Annotated[
+        meta.Interval, schema.Fallback("10m"), schema.Description("How often the release is reconciled.")
+    ]
     kube_config: Annotated[meta.KubeConfigReference | None, schema.Description("Release to a remote cluster.")] = None
     suspend: meta.Suspend = None
     release_name: Annotated[
@@ -132,9 +135,13 @@ class HelmReleaseSpec:
     depends_on: Annotated[
         list[meta.DependencyReference] | None, schema.Description("HelmReleases that must be ready first.")
     ] = None
-    timeout: Annotated[meta.Duration | None, schema.Description("Default timeout of every Helm action (5m).")] = None
+    timeout: Annotated[
+        meta.Duration | None, schema.Fallback("5m0s"), schema.Description("Default timeout of every Helm action (5m).")
+    ] = None
     max_history: Annotated[
-        int | None, schema.Description("Number of release revisions kept; 0 keeps all (default 5).")
+        int | None,
+        schema.Fallback(5),
+        schema.Description("Number of release revisions kept; 0 keeps all (default 5)."),
     ] = None
     service_account_name: Annotated[
         Name | None, schema.Description("Service account to impersonate for the Helm actions.")
@@ -263,3 +270,24 @@ class HelmReleaseStatus:
     last_handled_reset_at: Annotated[
         str | None, schema.Description("The reconcile.fluxcd.io/resetAt value last acted on.")
     ] = None
+
+
+def interval(obj: Mapping[str, Any]) -> float:
+    """spec.interval in seconds."""
+    return defaults.duration(obj, HelmReleaseSpec, "interval")
+
+
+def timeout(obj: Mapping[str, Any]) -> str:
+    """spec.timeout as the Go duration Helm's actions take (`5m0s` when unset)."""
+    return str(defaults.value(obj, HelmReleaseSpec, "timeout"))
+
+
+def max_history(obj: Mapping[str, Any]) -> int:
+    """spec.maxHistory: release revisions Helm keeps (0: all)."""
+    return int(defaults.value(obj, HelmReleaseSpec, "max_history") or 0)
+
+
+def chart_interval(obj: Mapping[str, Any]) -> str:
+    """The interval of the HelmChart made from spec.chart: its template's, else the release's own."""
+    template = ((obj.get("spec") or {}).get("chart") or {}).get("spec") or {}
+    return str(template.get("interval") or defaults.value(obj, HelmReleaseSpec, "interval"))

@@ -4,10 +4,11 @@ These dataclasses are the source of truth for the generated CRD (crdgen.py); the
 handles the objects as plain dicts.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from gotk.api import meta, schema
+from gotk.api import defaults, meta, schema
 
 GROUP = "kustomize.toolkit.fluxcd.io"
 VERSION = "v1"
@@ -77,12 +78,15 @@ class KustomizationSpec:
     """The desired state of a Kustomization: what to build from a source and how to apply it."""
 
     source_ref: Annotated[CrossNamespaceSourceReference, schema.Description("Source of the manifests.")]
-    interval: Annotated[meta.Interval, schema.Description("How often the manifests are applied again.")]
+    interval: Annotated[
+        meta.Interval, schema.Fallback("10m"), schema.Description("How often the manifests are applied again.")
+    ]
     retry_interval: Annotated[
         meta.Duration | None, schema.Description("Interval between retries after a failure; interval if unset.")
     ] = None
     timeout: Annotated[
         meta.Duration | None,
+        schema.Fallback("5m"),  # only when interval is missing too (`timeout` below)
         schema.Description("Timeout for build, apply and health checks; defaults to interval."),
     ] = None
     path: Annotated[str | None, schema.Description("Directory in the artifact with the kustomization.yaml.")] = None
@@ -174,3 +178,21 @@ class KustomizationStatus:
         list[meta.HistoryEntry] | None, schema.Description("The last reconciliations, newest first.")
     ] = None
     last_handled_reconcile_at: meta.LastHandledReconcileAt = None
+
+
+def interval(obj: Mapping[str, Any]) -> float:
+    """spec.interval in seconds."""
+    return defaults.duration(obj, KustomizationSpec, "interval")
+
+
+def retry_interval(obj: Mapping[str, Any]) -> float | None:
+    """spec.retryInterval in seconds; None (backoff) when unset."""
+    return defaults.optional_duration(obj, KustomizationSpec, "retry_interval")
+
+
+def timeout(obj: Mapping[str, Any]) -> float:
+    """spec.timeout, else spec.interval, in seconds: how long build, apply and health checks may take."""
+    spec = obj.get("spec") or {}
+    if not spec.get("timeout") and spec.get("interval"):
+        return interval(obj)
+    return defaults.duration(obj, KustomizationSpec, "timeout")

@@ -33,6 +33,16 @@ class Default:
 
 
 @dataclass(frozen=True)
+class Fallback:
+    """The controller's value when the field is absent, where Flux's CRD sets no default (so neither does ours).
+
+    crdgen leaves it out of the schema; `gotk.api.defaults` reads it, beside `Default`, for the reconcilers.
+    """
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class Minimum:
     value: int
 
@@ -119,6 +129,7 @@ class XIntOrString:
 Marker: TypeAlias = (
     Pattern
     | Default
+    | Fallback
     | Minimum
     | Maximum
     | MinLength

@@ -4,15 +4,18 @@ HelmRepository and HelmChart live in source_v1_helm.py. These dataclasses are th
 generated CRDs (crdgen.py); controllers handle the objects as plain dicts.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from gotk.api import meta, schema
+from gotk.api import defaults, meta, schema
 
 GROUP = "source.toolkit.fluxcd.io"
 VERSION = "v1"
 
-IntervalField = Annotated[meta.Interval, schema.Description("How often the source is checked for changes.")]
+IntervalField = Annotated[
+    meta.Interval, schema.Fallback("1m"), schema.Description("How often the source is checked for changes.")
+]
 TimeoutField = Annotated[
     meta.Timeout | None, schema.Default("60s"), schema.Description("Timeout for remote operations.")
 ]
@@ -343,3 +346,13 @@ class ExternalArtifactStatus:
 
     artifact: ArtifactField = None
     conditions: meta.Conditions = None
+
+
+def interval(obj: Mapping[str, Any], model: type) -> float:
+    """spec.interval of a source of spec `model`, in seconds."""
+    return defaults.duration(obj, model, "interval")
+
+
+def timeout(obj: Mapping[str, Any], model: type) -> float:
+    """spec.timeout of a source of spec `model`, in seconds (60s when unset)."""
+    return defaults.duration(obj, model, "timeout")

@@ -4,10 +4,11 @@ The other source kinds live in source_v1.py. These dataclasses are the source of
 CRDs (crdgen.py); controllers handle the objects as plain dicts.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from gotk.api import meta, schema, source_v1
+from gotk.api import defaults, meta, schema, source_v1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,11 +29,15 @@ class HelmRepositorySpec:
         bool | None, schema.Description("Send the credentials to chart hosts other than the index host.")
     ] = None
     interval: Annotated[
-        meta.Interval | None, schema.Description("How often the index is downloaded; ignored for oci.")
+        meta.Interval | None,
+        schema.Fallback("1m"),
+        schema.Description("How often the index is downloaded; ignored for oci."),
     ] = None
     insecure: Annotated[bool | None, schema.Description("Allow plain HTTP registries (oci only).")] = None
     timeout: Annotated[
-        meta.Timeout | None, schema.Description("Timeout for index downloads and registry operations.")
+        meta.Timeout | None,
+        schema.Fallback("60s"),
+        schema.Description("Timeout for index downloads and registry operations."),
     ] = None
     suspend: meta.Suspend = None
     access_from: Annotated[meta.AccessFrom | None, schema.Description("Namespaces allowed to use this repository.")] = (
@@ -106,7 +111,9 @@ class HelmChartSpec:
         schema.Description("SemVer range of the chart version; ignored for Git and Bucket sources."),
     ] = None
     source_ref: Annotated[LocalHelmChartSourceReference, schema.Description("Where the chart comes from.")]
-    interval: Annotated[meta.Interval, schema.Description("How often the source is checked for a new chart.")]
+    interval: Annotated[
+        meta.Interval, schema.Fallback("1m"), schema.Description("How often the source is checked for a new chart.")
+    ]
     reconcile_strategy: Annotated[
         Literal["ChartVersion", "Revision"] | None,
         schema.Default("ChartVersion"),
@@ -139,3 +146,8 @@ class HelmChartStatus:
     url: Annotated[str | None, schema.Description("Download address of the last artifact.")] = None
     artifact: source_v1.ArtifactField = None
     last_handled_reconcile_at: meta.LastHandledReconcileAt = None
+
+
+def repository_timeout(obj: Mapping[str, Any]) -> float:
+    """A HelmRepository's spec.timeout in seconds (60s when unset): index downloads and registry operations."""
+    return defaults.duration(obj, HelmRepositorySpec, "timeout")

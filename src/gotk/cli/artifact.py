@@ -16,7 +16,7 @@ import yaml
 
 from gotk.cli import output
 from gotk.cli.context import Globals
-from gotk.runtime import durations
+from gotk.gocompat import durations
 from gotk.source.oci import artifacts, auth, refs
 from gotk.source.oci.client import RegistryClient
 from gotk.source.oci.model import RegistryError

@@ -15,8 +15,8 @@ import click
 from gotk.cli.context import Globals
 from gotk.cli.kubeclient import load_config
 from gotk.cli.output import CommandError
+from gotk.gocompat import durations
 from gotk.kube.client import Client
-from gotk.runtime import durations
 from gotk.runtime import logging as gotk_logging
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings

@@ -17,7 +17,7 @@ import click
 
 from gotk.cli.context import Globals
 from gotk.cli.output import CommandError
-from gotk.runtime import durations
+from gotk.gocompat import durations
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -29,10 +29,9 @@ from gotk.cli import goyaml
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import CONFIGMAPS, SECRETS
+from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS, SECRETS
 from gotk.kustomize import build as kbuild
 from gotk.kustomize import varsub
-from gotk.kustomize.sources import KUSTOMIZATIONS
 from gotk.source import ignore as sourceignore
 
 Obj = dict[str, Any]

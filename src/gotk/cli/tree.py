@@ -25,10 +25,8 @@ from gotk.cli.kdiff import Meta, fmt_meta, parse_id
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import CRDS, SECRETS, Resource
-from gotk.kustomize.sources import KUSTOMIZATIONS
+from gotk.kube.resources import CRDS, HELMRELEASES, KUSTOMIZATIONS, SECRETS
 
-HELMRELEASES = Resource("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease")
 KS_GROUP = "kustomize.toolkit.fluxcd.io"
 HELM_GROUP = "helm.toolkit.fluxcd.io"
 COMPACT_GROUP = "toolkit.fluxcd.io"

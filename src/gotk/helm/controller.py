@@ -8,14 +8,13 @@ with its name and namespace) or the HelmChart/OCIRepository its `chartRef` names
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gotk.helm.lib import HelmLib
 from gotk.helm.reconciler import CHART_REFS, HelmReleaseReconciler
 from gotk.helm.status import kubeconfig_file
-from gotk.runtime.controller import Controller
+from gotk.runtime import watches
 from gotk.runtime.informer import Informer
 from gotk.runtime.manager import Manager
 from gotk.runtime.refindex import RefIndex
@@ -33,22 +32,12 @@ def chart_ref(release: Obj) -> list[tuple[str, str, str]]:
     return [(str(ref.get("kind")), ns, str(ref.get("name")))]
 
 
-def _revision(obj: Obj | None) -> Any:
-    return (((obj or {}).get("status") or {}).get("artifact") or {}).get("revision")
-
-
-def watch_charts(releases: Controller, kind: str, users: RefIndex) -> Callable[[Obj | None, Obj | None], None]:
-    def handler(old: Obj | None, new: Obj | None) -> None:
-        if new is None or _revision(old) == _revision(new):
-            return
-        meta = new["metadata"]
-        labels = meta.get("labels") or {}
-        if kind == "HelmChart" and labels.get(NAME_LABEL) and labels.get(NAMESPACE_LABEL):
-            releases.enqueue((labels[NAMESPACE_LABEL], labels[NAME_LABEL]))
-        for key in users.users((kind, meta.get("namespace") or "", meta["name"])):
-            releases.enqueue(key)
-
-    return handler
+def created_by(chart: Obj) -> list[tuple[str, str]]:
+    """The HelmRelease that made this HelmChart (from its labels), if any."""
+    labels = (chart.get("metadata") or {}).get("labels") or {}
+    if labels.get(NAME_LABEL) and labels.get(NAMESPACE_LABEL):
+        return [(labels[NAMESPACE_LABEL], labels[NAME_LABEL])]
+    return []
 
 
 async def _shutdown(reconciler: HelmReleaseReconciler) -> None:
@@ -68,5 +57,7 @@ async def register(manager: Manager, settings: Settings) -> None:
     releases.informer.add_handler(lambda old, new: users.update(new, old))
     for kind, resource in CHART_REFS.items():
         informer = Informer(manager.client, resource, namespace=manager.options.watch_namespace)
-        informer.add_handler(watch_charts(releases, kind, users))
+        informer.add_handler(
+            watches.on_new_artifact(kind, users, releases.enqueue, also=created_by if kind == "HelmChart" else None)
+        )
         manager.add_informer(HelmReleaseReconciler.controller_name, informer)

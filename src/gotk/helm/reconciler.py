@@ -24,22 +24,19 @@ from typing import Any, TypeVar
 import aiohttp
 import yaml
 
-from gotk.api import meta
+from gotk.api import helm_v2, meta
 from gotk.helm import planner
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
 from gotk.helm.lib import HelmActionError, HelmLib, Options, Release, Target
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import CONFIGMAPS, SECRETS, Resource
-from gotk.runtime import artifacts, conditions, durations
+from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES, SECRETS
+from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 
 Obj = dict[str, Any]
 T = TypeVar("T")
-HELMRELEASES = Resource("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease")
-HELMCHARTS = Resource("source.toolkit.fluxcd.io", "v1", "helmcharts", "HelmChart")
-OCIREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", "OCIRepository")
 CHART_REFS = {"HelmChart": HELMCHARTS, "OCIRepository": OCIREPOSITORIES}
 RELEASED, TEST_SUCCESS, REMEDIATED = "Released", "TestSuccess", "Remediated"
 ARTIFACT_FAILED, VALUES_FAILED, RETRIES_EXCEEDED = "ArtifactFailed", "InitFailed", "RetriesExceeded"
@@ -80,7 +77,10 @@ class HelmReleaseReconciler:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
-    def steps(self) -> Sequence[NamedStep]:
+    def new_state(self) -> None:
+        return None
+
+    def steps(self) -> Sequence[NamedStep[Any]]:
         return (
             NamedStep("chart", self.reconcile_chart),
             NamedStep("values", self.reconcile_values),
@@ -88,7 +88,7 @@ class HelmReleaseReconciler:
         )
 
     def interval(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("interval") or "10m"))
+        return helm_v2.interval(obj)
 
     def retry_interval(self, obj: Obj) -> float | None:
         return None
@@ -105,7 +105,7 @@ class HelmReleaseReconciler:
 
     # -- chart -----------------------------------------------------------------------------------
 
-    async def reconcile_chart(self, req: Request) -> Result | None:
+    async def reconcile_chart(self, req: Request[Any]) -> Result | None:
         spec = req.spec
         if spec.get("chart") and spec.get("chartRef"):
             raise StallingError("InvalidChartReference", "spec.chart and spec.chartRef are mutually exclusive")
@@ -141,7 +141,7 @@ class HelmReleaseReconciler:
         req.scratch.update(chart_path=path, chart=chart)
         return None
 
-    async def _ensure_chart(self, req: Request) -> Obj:
+    async def _ensure_chart(self, req: Request[Any]) -> Obj:
         template = req.spec["chart"]
         tspec = dict(template.get("spec") or {})
         source_ref = dict(tspec.get("sourceRef") or {})
@@ -154,7 +154,7 @@ class HelmReleaseReconciler:
         }
         chart_spec = {k: v for k, v in tspec.items() if k != "sourceRef"}
         chart_spec["sourceRef"] = source_ref
-        chart_spec.setdefault("interval", req.spec.get("interval") or "10m")
+        chart_spec.setdefault("interval", helm_v2.chart_interval(req.obj))
         metadata: Obj = {"name": name, "namespace": ns, "labels": labels}
         if (template.get("metadata") or {}).get("annotations"):
             metadata["annotations"] = template["metadata"]["annotations"]
@@ -165,7 +165,7 @@ class HelmReleaseReconciler:
 
     # -- values ----------------------------------------------------------------------------------
 
-    async def reconcile_values(self, req: Request) -> Result | None:
+    async def reconcile_values(self, req: Request[Any]) -> Result | None:
         refs = [hv.ValuesRef.from_spec(r) for r in req.spec.get("valuesFrom") or []]
         loaded = []
         for ref in refs:
@@ -190,7 +190,7 @@ class HelmReleaseReconciler:
 
     # -- release ---------------------------------------------------------------------------------
 
-    async def reconcile_release(self, req: Request) -> Result | None:
+    async def reconcile_release(self, req: Request[Any]) -> Result | None:
         spec, status, chart = req.spec, req.status, req.scratch["chart"]
         name, target = hv.release_name(req.obj), self.target(req.obj)
         desired = planner.Desired(
@@ -245,11 +245,11 @@ class HelmReleaseReconciler:
             raise GenericError(meta.FAILED, str(exc)) from None
 
     async def _run(
-        self, req: Request, action: str, target: Target, name: str, rls: Release | None
+        self, req: Request[Any], action: str, target: Target, name: str, rls: Release | None
     ) -> GenericError | None:
         """Run one action; record it in the status; return the failure (None on success)."""
         spec, status, chart = req.spec, req.status, req.scratch["chart_path"]
-        timeout = str(spec.get("timeout") or "5m0s")
+        timeout = helm_v2.timeout(req.obj)
         install, upgrade = spec.get("install") or {}, spec.get("upgrade") or {}
         values = req.scratch["values"]
         try:
@@ -267,7 +267,7 @@ class HelmReleaseReconciler:
                     options["create_namespace"] = bool(install.get("createNamespace"))
                     result = await self._helm(self.lib.install, target, name, chart, values, **options)
                 else:
-                    options["max_history"] = int(spec.get("maxHistory", 5) or 0)
+                    options["max_history"] = helm_v2.max_history(req.obj)
                     options["cleanup_on_fail"] = bool(upgrade.get("cleanupOnFail"))
                     result = await self._helm(self.lib.upgrade, target, name, chart, values, **options)
             elif action == planner.TEST:
@@ -310,7 +310,7 @@ class HelmReleaseReconciler:
         return None
 
     def _failed(
-        self, req: Request, action: str, target: Target, name: str, rls: Release | None, exc: HelmActionError
+        self, req: Request[Any], action: str, target: Target, name: str, rls: Release | None, exc: HelmActionError
     ) -> GenericError:
         status = req.status
         if action == planner.INSTALL:
@@ -340,7 +340,7 @@ class HelmReleaseReconciler:
         conditions.mark_false(req.obj, condition, reason, text)
         return GenericError(reason, text)
 
-    async def finalize(self, req: Request) -> Result | None:
+    async def finalize(self, req: Request[Any]) -> Result | None:
         name, target = hv.release_name(req.obj), self.target(req.obj)
         if await self._latest(target, name) is not None:
             try:

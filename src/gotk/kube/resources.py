@@ -1,12 +1,15 @@
 """Resource addressing: `Resource` (group, version, plural, kind, scope) and the URL paths built from it.
 
-Well-known core kinds are declared here; anything else is resolved through discovery (`gotk.kube.discovery`).
+Well-known core kinds are declared here, and every kind gotk serves is derived from the registry
+`gotk.api.kinds` (`flux_resource`, and the constants below); anything else is resolved through discovery.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import quote
+
+from gotk.api import kinds
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,22 @@ PODS = Resource("", "v1", "pods", "Pod")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False)
+
+
+def flux_resource(kind: str) -> Resource:
+    """The REST resource of a kind gotk serves (`GitRepository`, `ks`, `helmreleases`, …), from `gotk.api.kinds`."""
+    info = kinds.by_kind(kind)
+    return Resource(info.group, info.version, info.plural, info.kind, info.namespaced)
+
+
+GITREPOSITORIES = flux_resource("GitRepository")
+OCIREPOSITORIES = flux_resource("OCIRepository")
+HELMREPOSITORIES = flux_resource("HelmRepository")
+HELMCHARTS = flux_resource("HelmChart")
+BUCKETS = flux_resource("Bucket")
+EXTERNALARTIFACTS = flux_resource("ExternalArtifact")
+KUSTOMIZATIONS = flux_resource("Kustomization")
+HELMRELEASES = flux_resource("HelmRelease")
+RECEIVERS = flux_resource("Receiver")
+PROVIDERS = flux_resource("Provider")
+ALERTS = flux_resource("Alert")

@@ -14,8 +14,9 @@ from gotk.kube.resources import CONFIGMAPS, SECRETS
 from gotk.kustomize import build as kbuild
 from gotk.kustomize.artifact_cache import ArtifactCache
 from gotk.kustomize.reconciler import KustomizationReconciler
-from gotk.kustomize.sources import SOURCE_KINDS, dependency_refs, ready_changed, revision_changed, source_ref
+from gotk.kustomize.sources import SOURCE_KINDS, dependency_refs, ready_changed, source_ref
 from gotk.kustomize.targets import Targets
+from gotk.runtime import watches
 from gotk.runtime.controller import Controller
 from gotk.runtime.informer import Informer, key_of
 from gotk.runtime.manager import Manager
@@ -56,14 +57,7 @@ class Wiring:
             self.controller.enqueue(key)
 
     def on_source(self, kind: str) -> Any:
-        def handler(old: Obj | None, new: Obj | None) -> None:
-            if new is None or not revision_changed(old, new):
-                return
-            ns, name = key_of(new)
-            for key in self.sources.users((kind, ns, name)):
-                self.controller.enqueue(key)
-
-        return handler
+        return watches.on_new_artifact(kind, self.sources, self.controller.enqueue)
 
     def on_config(self, kind: str) -> Any:
         def handler(old: Obj | None, new: Obj | None) -> None:

@@ -112,7 +112,7 @@ def _decrypt(obj: Obj, keys: list[str]) -> Obj:
     return {**obj, "data": data}
 
 
-async def post_build(req: Request, client: Client, objects: list[Obj], *, strict: bool = True) -> list[Obj]:
+async def post_build(req: Request[Any], client: Client, objects: list[Obj], *, strict: bool = True) -> list[Obj]:
     spec = req.spec
     decryption = spec.get("decryption") or {}
     if decryption and any(_needs_decryption(o) for o in objects):

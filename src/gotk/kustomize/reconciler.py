@@ -13,16 +13,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from gotk.api import meta
+from gotk.api import kustomize_v1, meta
+from gotk.gocompat import durations
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
+from gotk.kube.resources import KUSTOMIZATIONS
 from gotk.kustomize import build as kbuild
 from gotk.kustomize import inventory
 from gotk.kustomize.artifact_cache import ArtifactCache
 from gotk.kustomize.generator_files import decrypt_generator_sources
 from gotk.kustomize.postbuild import PostBuildError, identities, post_build
 from gotk.kustomize.sources import (
-    KUSTOMIZATIONS,
     InvalidReadyExpr,
     artifact_of,
     dependency_problem,
@@ -30,7 +31,7 @@ from gotk.kustomize.sources import (
     source_ref,
 )
 from gotk.kustomize.targets import Targets
-from gotk.runtime import artifacts, conditions, durations
+from gotk.runtime import artifacts, conditions
 from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
@@ -72,7 +73,10 @@ class KustomizationReconciler:
         self.builds = builds
         self.settings = settings
 
-    def steps(self) -> Sequence[NamedStep]:
+    def new_state(self) -> None:
+        return None
+
+    def steps(self) -> Sequence[NamedStep[Any]]:
         return (
             NamedStep("source", self.reconcile_source),
             NamedStep("dependencies", self.reconcile_dependencies),
@@ -84,19 +88,18 @@ class KustomizationReconciler:
         )
 
     def interval(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("interval") or "10m"))
+        return kustomize_v1.interval(obj)
 
     def retry_interval(self, obj: Obj) -> float | None:
-        value = (obj.get("spec") or {}).get("retryInterval")
-        return durations.parse(str(value)) if value else None
+        return kustomize_v1.retry_interval(obj)
 
     def timeout(self, obj: Obj) -> float:
-        spec = obj.get("spec") or {}
-        return durations.parse(str(spec.get("timeout") or spec.get("interval") or "5m"))
+        """How long build, apply and health checks may take (spec.timeout, else spec.interval)."""
+        return kustomize_v1.timeout(obj)
 
     # -- steps -----------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request) -> Result | None:
+    async def reconcile_source(self, req: Request[Any]) -> Result | None:
         kind, namespace, name = source_ref(req.obj)
         if self.settings.no_cross_namespace_refs and namespace != req.namespace:
             message = f"cannot access {kind}/{namespace}/{name}, cross-namespace references have been disabled"
@@ -114,7 +117,7 @@ class KustomizationReconciler:
         req.status["lastAttemptedRevision"] = artifact.get("revision")
         return None
 
-    async def reconcile_dependencies(self, req: Request) -> Result | None:
+    async def reconcile_dependencies(self, req: Request[Any]) -> Result | None:
         revision = str(req.scratch["artifact"].get("revision"))
         for ref, dep in zip(dependency_refs(req.obj), req.spec.get("dependsOn") or [], strict=True):
             if ref == (req.namespace, req.name):
@@ -139,7 +142,7 @@ class KustomizationReconciler:
                 raise WaitingError(meta.DEPENDENCY_NOT_READY, message, self.settings.requeue_dependency)
         return None
 
-    async def reconcile_build(self, req: Request) -> Result | None:
+    async def reconcile_build(self, req: Request[Any]) -> Result | None:
         artifact = req.scratch["artifact"]
         spec = req.spec
         try:
@@ -177,7 +180,7 @@ class KustomizationReconciler:
         req.scratch["client"] = client
         return None
 
-    async def reconcile_apply(self, req: Request) -> Result | None:
+    async def reconcile_apply(self, req: Request[Any]) -> Result | None:
         objects: list[Obj] = req.scratch["objects"]
         client: Client = req.scratch["client"]
         manager = ResourceManager(
@@ -213,7 +216,7 @@ class KustomizationReconciler:
             )
         return None
 
-    def _ignore_rules(self, req: Request) -> Any:
+    def _ignore_rules(self, req: Request[Any]) -> Any:
         rules = req.spec.get("ignore") or []
         if not rules:
             return None
@@ -221,7 +224,7 @@ class KustomizationReconciler:
 
         return lambda obj: paths_for(rules, obj)
 
-    async def reconcile_prune(self, req: Request) -> Result | None:
+    async def reconcile_prune(self, req: Request[Any]) -> Result | None:
         # skipped objects stay in the inventory, as in Flux: an opt-out must never turn into a prune
         new_entries = inventory.entries(req.scratch["objects"])
         req.scratch["inventory"] = new_entries
@@ -242,7 +245,7 @@ class KustomizationReconciler:
             await req.recorder.emit(req.obj, NORMAL, "Progressing", summary)
         return None
 
-    async def reconcile_health(self, req: Request) -> Result | None:
+    async def reconcile_health(self, req: Request[Any]) -> Result | None:
         spec = req.spec
         refs = self.targets.health_refs(req)
         exprs = spec.get("healthCheckExprs") or []
@@ -257,7 +260,7 @@ class KustomizationReconciler:
         conditions.mark_true(req.obj, meta.HEALTHY, meta.SUCCEEDED, "Health check passed")
         return None
 
-    async def reconcile_finish(self, req: Request) -> Result | None:
+    async def reconcile_finish(self, req: Request[Any]) -> Result | None:
         artifact = req.scratch["artifact"]
         revision = str(artifact.get("revision"))
         self._record_inventory(req)
@@ -271,10 +274,10 @@ class KustomizationReconciler:
         conditions.mark_true(req.obj, meta.READY, meta.RECONCILIATION_SUCCEEDED, f"Applied revision: {revision}")
         return None
 
-    def _record_inventory(self, req: Request) -> None:
+    def _record_inventory(self, req: Request[Any]) -> None:
         req.status["inventory"] = {"entries": req.scratch.get("inventory") or []}
 
-    def _record_history(self, req: Request, revision: str) -> None:
+    def _record_history(self, req: Request[Any], revision: str) -> None:
         objects = req.scratch["objects"]
         digest = "sha256:" + hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
         now = _now()
@@ -307,7 +310,7 @@ class KustomizationReconciler:
 
     # -- deletion --------------------------------------------------------------------------------
 
-    async def finalize(self, req: Request) -> Result | None:
+    async def finalize(self, req: Request[Any]) -> Result | None:
         policy = req.spec.get("deletionPolicy") or "MirrorPrune"
         if policy == "Orphan" or (policy == "MirrorPrune" and not req.spec.get("prune")):
             return None

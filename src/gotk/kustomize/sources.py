@@ -9,7 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from gotk.api import meta
-from gotk.kube.resources import Resource
+from gotk.kube.resources import (
+    BUCKETS,
+    EXTERNALARTIFACTS,
+    GITREPOSITORIES,
+    OCIREPOSITORIES,
+    Resource,
+)
 from gotk.runtime import conditions
 from gotk.runtime.informer import Informer
 from gotk.ssa import cel
@@ -17,12 +23,11 @@ from gotk.ssa import cel
 Obj = dict[str, Any]
 
 SOURCE_KINDS: dict[str, Resource] = {
-    "GitRepository": Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", "GitRepository"),
-    "OCIRepository": Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", "OCIRepository"),
-    "Bucket": Resource("source.toolkit.fluxcd.io", "v1", "buckets", "Bucket"),
-    "ExternalArtifact": Resource("source.toolkit.fluxcd.io", "v1", "externalartifacts", "ExternalArtifact"),
+    "GitRepository": GITREPOSITORIES,
+    "OCIRepository": OCIREPOSITORIES,
+    "Bucket": BUCKETS,
+    "ExternalArtifact": EXTERNALARTIFACTS,
 }
-KUSTOMIZATIONS = Resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization")
 
 
 def source_ref(obj: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -95,11 +100,6 @@ def artifact_of(source: Obj | None) -> Obj | None:
 
 def source_informers(informers: Mapping[str, Informer], kind: str) -> Informer | None:
     return informers.get(kind)
-
-
-def revision_changed(old: Obj | None, new: Obj | None) -> bool:
-    a, b = artifact_of(old), artifact_of(new)
-    return (a or {}).get("revision") != (b or {}).get("revision") or (a or {}).get("digest") != (b or {}).get("digest")
 
 
 def ready_changed(old: Obj | None, new: Obj | None) -> bool:

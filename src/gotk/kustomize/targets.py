@@ -70,7 +70,7 @@ class Targets:
         self._watchers[""] = HealthWatcher(client)
         self._memories: dict[str, ApplyMemory] = {}
 
-    def memory(self, req: Request) -> ApplyMemory:
+    def memory(self, req: Request[Any]) -> ApplyMemory:
         """What was last applied in the Kustomization's target cluster (the local one, or a kubeConfig's)."""
         ref = (req.spec.get("kubeConfig") or {}).get("secretRef") or {}
         key = f"{req.namespace}/{ref['name']}" if ref.get("name") else ""
@@ -85,7 +85,7 @@ class Targets:
     def kustomization(self, namespace: str, name: str) -> Obj | None:
         return self.kustomizations.get(namespace, name) if self.kustomizations else None
 
-    async def client_for(self, req: Request) -> Client:
+    async def client_for(self, req: Request[Any]) -> Client:
         """The client for this Kustomization: remote (kubeConfig) and/or impersonating its service account."""
         spec = req.spec
         base = self.client
@@ -104,7 +104,7 @@ class Targets:
             self._clients[ckey] = found
         return found
 
-    async def can_impersonate(self, req: Request) -> bool:
+    async def can_impersonate(self, req: Request[Any]) -> bool:
         """Flux's CanImpersonate: the account to impersonate, if any, still exists (read with our own client)."""
         sa = req.spec.get("serviceAccountName") or self.settings.default_service_account
         if not sa:
@@ -148,7 +148,7 @@ class Targets:
             self._watchers[cache_key] = HealthWatcher(found)
         return found, cache_key
 
-    def _watcher(self, req: Request) -> HealthWatcher:
+    def _watcher(self, req: Request[Any]) -> HealthWatcher:
         kube_ref = (req.spec.get("kubeConfig") or {}).get("secretRef")
         if not kube_ref:
             return self._watchers[""]
@@ -157,7 +157,7 @@ class Targets:
                 return watcher
         return self._watchers[""]
 
-    def health_refs(self, req: Request) -> list[ObjRef]:
+    def health_refs(self, req: Request[Any]) -> list[ObjRef]:
         spec = req.spec
         if spec.get("wait"):
             changes: plan.ChangeSet | None = req.scratch.get("changes")
@@ -180,7 +180,7 @@ class Targets:
         return refs
 
     async def wait_healthy(
-        self, req: Request, refs: Sequence[ObjRef], *, timeout: float, custom: Sequence[Mapping[str, Any]]
+        self, req: Request[Any], refs: Sequence[ObjRef], *, timeout: float, custom: Sequence[Mapping[str, Any]]
     ) -> str | None:
         """None when every object is healthy; otherwise Flux's HealthCheckFailed message."""
         result = await self._watcher(req).wait(list(refs), timeout=timeout, fail_fast=True, custom=list(custom))

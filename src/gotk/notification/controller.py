@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gotk.kube.resources import Resource
+from gotk.kube.resources import ALERTS, PROVIDERS
 from gotk.notification.events import Dispatcher
 from gotk.notification.receivers import HookServer, ReceiverReconciler
 from gotk.runtime.informer import Informer
 from gotk.runtime.manager import Manager, serve
 from gotk.runtime.settings import Settings
 
-ALERTS = Resource("notification.toolkit.fluxcd.io", "v1beta3", "alerts", "Alert")
-PROVIDERS = Resource("notification.toolkit.fluxcd.io", "v1beta3", "providers", "Provider")
 NAME = "notification-controller"
 
 

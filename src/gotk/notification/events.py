@@ -17,10 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
+from gotk.gocompat import durations
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.notification import providers, routing
-from gotk.runtime import durations
 from gotk.runtime.informer import Informer
 from gotk.runtime.secrets import SecretError, optional_secret
 

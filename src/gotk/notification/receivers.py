@@ -18,18 +18,17 @@ from typing import Any
 
 from aiohttp import web
 
-from gotk.api import kinds, meta
+from gotk.api import defaults, kinds, meta, notification_v1
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import Resource
-from gotk.runtime import conditions, durations
+from gotk.kube.resources import RECEIVERS, Resource
+from gotk.runtime import conditions
 from gotk.runtime.informer import Informer
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
 from gotk.runtime.secrets import SecretError, secret_data
 
 Obj = dict[str, Any]
-RECEIVERS = Resource("notification.toolkit.fluxcd.io", "v1", "receivers", "Receiver")
 SUPPORTED = ("generic", "generic-hmac", "github", "gitlab", "bitbucket", "harbor")
 TOKEN_NOT_FOUND = "TokenNotFound"
 MAX_BODY = 4 << 20
@@ -47,19 +46,22 @@ class ReceiverReconciler:
     resource = RECEIVERS
     condition_table = conditions.ConditionTable(owned=(meta.READY, meta.RECONCILING, meta.STALLED))
 
-    def steps(self) -> Sequence[NamedStep]:
+    def new_state(self) -> None:
+        return None
+
+    def steps(self) -> Sequence[NamedStep[Any]]:
         return (NamedStep("token", self.reconcile_token),)
 
     def interval(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("interval") or "10m"))
+        return defaults.duration(obj, notification_v1.ReceiverSpec, "interval")
 
     def retry_interval(self, obj: Obj) -> float | None:
         return None
 
-    async def finalize(self, req: Request) -> Result | None:
+    async def finalize(self, req: Request[Any]) -> Result | None:
         return None
 
-    async def reconcile_token(self, req: Request) -> Result | None:
+    async def reconcile_token(self, req: Request[Any]) -> Result | None:
         kind = str(req.spec.get("type") or "")
         if kind not in SUPPORTED:
             message = f"receiver type '{kind}' is not supported by gotk yet (supported: {', '.join(SUPPORTED)})"

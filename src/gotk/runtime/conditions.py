@@ -8,7 +8,7 @@ Ready False). Readers (CLI, health checks, metrics) use `get`/`is_ready`/`is_sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -62,13 +62,16 @@ class ConditionTable:
 
     `summarize` lists the conditions Ready is computed from, in priority order (the first one in the
     winning group supplies reason and message); `negative_polarity` lists the "abnormal-true" ones;
-    `owned` lists every condition the reconciler writes (used by the status patcher).
+    `owned` lists every condition the reconciler writes (used by the status patcher). `success` gives Ready's
+    reason and message when the reconcile succeeded and no summarized condition says otherwise (Kustomization:
+    `ReconciliationSucceeded`, `Applied revision: …`); without it the summary alone speaks.
     """
 
     target: str = meta.READY
     owned: tuple[str, ...] = ()
     summarize: tuple[str, ...] = ()
     negative_polarity: tuple[str, ...] = (meta.RECONCILING, meta.STALLED)
+    success: Callable[[View], tuple[str, str]] | None = None
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -256,7 +259,7 @@ def _first_negative_true(obj: Obj, table: ConditionTable, *, skip: str) -> Condi
     return None
 
 
-def summarize(obj: Obj, table: ConditionTable, *, now: datetime | None = None) -> None:
+def summarize(obj: Obj, table: ConditionTable, *, now: datetime | None = None) -> str | None:
     """Compute `table.target` (Ready) from the table, then apply the kstatus rules.
 
     1. Stalled=True ⇒ Ready=False (reason/message of the first True negative-polarity condition in
@@ -265,6 +268,8 @@ def summarize(obj: Obj, table: ConditionTable, *, now: datetime | None = None) -
        negative-polarity condition is True: then Ready=False with that condition's reason/message.
     3. Otherwise Flux's merge: top priority group wins, polarity inverted against the target.
        With no condition in scope the target is left as it is.
+
+    Returns the status the target was given, None when it was left as it is.
     """
     outcome: tuple[str, str, str] | None
     stalled = get(obj, meta.STALLED)
@@ -279,9 +284,11 @@ def summarize(obj: Obj, table: ConditionTable, *, now: datetime | None = None) -
             outcome = UNKNOWN, get_reason(obj, meta.RECONCILING), get_message(obj, meta.RECONCILING)
     else:
         outcome = _merge(obj, table)
-    if outcome is not None:
-        status, reason, message = outcome
-        set_condition(obj, type_=table.target, status=status, reason=reason, message=message, now=now)
+    if outcome is None:
+        return None
+    status, reason, message = outcome
+    set_condition(obj, type_=table.target, status=status, reason=reason, message=message, now=now)
+    return status
 
 
 # -- status bookkeeping -----------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """The controller loop for one kind: informer events -> work queue -> workers running the reconciler.
 
-Each reconcile handles deletion (finalizer), adds the finalizer, honours `suspend`, runs the steps, then
-summarizes conditions, sets observedGeneration and lastHandledReconcileAt, and patches the status once.
+Each reconcile handles deletion (finalizer), adds the finalizer, honours `suspend`, runs the steps (a long
+step's progress is written while it runs, `gotk.runtime.progress`), then settles Ready by the kind's condition
+table (`results.settle`), sets observedGeneration and lastHandledReconcileAt, and patches the status once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import logging
 import time
 import uuid
@@ -21,6 +23,7 @@ from gotk.runtime.events import NORMAL, WARNING, EventRecorder
 from gotk.runtime.informer import Informer, Key, key_of
 from gotk.runtime.logging import object_logger
 from gotk.runtime.metrics import Metrics
+from gotk.runtime.progress import Progress
 from gotk.runtime.queue import QueueShutDown, WorkQueue
 from gotk.runtime.reconciler import Reconciler, Request, run_steps
 
@@ -48,7 +51,7 @@ class Controller:
 
     def __init__(
         self,
-        reconciler: Reconciler,
+        reconciler: Reconciler[Any],
         client: Client,
         informer: Informer,
         *,
@@ -56,6 +59,7 @@ class Controller:
         metrics: Metrics,
         queue: WorkQueue[Key] | None = None,
         concurrency: int = 4,
+        progress_delay: float = 1.0,
     ) -> None:
         self.reconciler = reconciler
         self.client = client
@@ -64,6 +68,7 @@ class Controller:
         self.metrics = metrics
         self.queue: WorkQueue[Key] = queue or WorkQueue()
         self.concurrency = concurrency
+        self.progress_delay = progress_delay
         self.in_flight = 0
         self.reconciles = 0
         informer.add_handler(self._on_change)
@@ -123,7 +128,9 @@ class Controller:
         ns, name = key
         rid = str(uuid.uuid4())
         olog = object_logger(rec.controller_name, res.group, res.kind, ns, name, rid)
-        req = Request(obj=obj, client=self.client, recorder=self.recorder, log=olog, reconcile_id=rid)
+        req = Request(
+            obj=obj, state=rec.new_state(), client=self.client, recorder=self.recorder, log=olog, reconcile_id=rid
+        )
         metadata = obj["metadata"]
         finalizers: list[str] = list(metadata.get("finalizers") or [])
         suspended = bool((obj.get("spec") or {}).get("suspend"))
@@ -156,24 +163,23 @@ class Controller:
         start = time.monotonic()
         self.reconciles += 1
         before = copy.deepcopy(obj.get("status") or {})
+        progress = Progress(obj, before, patch=functools.partial(self._patch_status, obj), delay=self.progress_delay)
+        req.reporter = progress.report
         result = results.Result()
         error: Exception | None = None
         try:
-            result = await run_steps(req, rec.steps())
+            result = await run_steps(req, rec.steps(), on_step_end=progress.step_ended)
         except results.ReconcileError as exc:
             error = exc
         except ApiError as exc:
             error = results.GenericError(meta.FAILED, str(exc))
         finally:
+            await progress.close()
             if req.cleanups:
                 await asyncio.to_thread(req.run_cleanups)
-        results.finalize_status(obj, rec.condition_table, result=result, error=error)
-        derived = bool(rec.condition_table.summarize)  # Ready derived from owned conditions, else from the error
-        if error is not None and (not derived or not conditions.is_false(obj, meta.READY)):
-            reason = getattr(error, "reason", meta.FAILED)
-            conditions.mark_false(obj, meta.READY, reason, str(error))
+        results.settle(obj, rec.condition_table, result=result, error=error)
         conditions.set_last_handled_reconcile_at(obj)
-        await self._patch_status(obj, before)
+        await self._patch_status(obj, progress.snapshot, obj.get("status") or {})
         await self._emit(req, before, error)
 
         elapsed = time.monotonic() - start
@@ -196,7 +202,7 @@ class Controller:
         elif decision.requeue_after is not None:
             self.queue.add_after(key, decision.requeue_after)
 
-    async def _let_go(self, req: Request, finalizers: list[str]) -> None:
+    async def _let_go(self, req: Request[Any], finalizers: list[str]) -> None:
         """Undo what an earlier reconcile left on an object that is now static: artifacts, finalizer, status."""
         obj = req.obj
         if meta.FINALIZER in finalizers:
@@ -226,8 +232,8 @@ class Controller:
             if not exc.not_found:
                 raise
 
-    async def _patch_status(self, obj: Obj, before: Obj) -> None:
-        after = obj.get("status") or {}
+    async def _patch_status(self, obj: Obj, before: Obj, after: Obj) -> None:
+        """Patch the status from `before` (what the server holds) to `after`, as one merge patch of the diff."""
         diff = merge_diff(before, after)
         if not diff:
             return
@@ -245,7 +251,7 @@ class Controller:
             if not exc.not_found:
                 raise
 
-    async def _emit(self, req: Request, before: Obj, error: Exception | None) -> None:
+    async def _emit(self, req: Request[Any], before: Obj, error: Exception | None) -> None:
         ready = conditions.get(req.obj, meta.READY)
         if ready is None:
             return

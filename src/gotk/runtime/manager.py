@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -43,6 +44,7 @@ class ManagerOptions:
     metrics_addr: str | None = None
     events_addr: str | None = None
     graceful_shutdown_timeout: float = 600.0
+    progress_delay: float = 1.0  # a step still running after this long has its progress written
 
 
 class Manager:
@@ -68,7 +70,7 @@ class Manager:
         """Run `informer` with the named controller (after its leader election), e.g. to watch sources."""
         self._extra_informers[controller_name].append(informer)
 
-    def add(self, reconciler: Reconciler, *, concurrency: int | None = None) -> Controller:
+    def add(self, reconciler: Reconciler[Any], *, concurrency: int | None = None) -> Controller:
         opts = self.options
         informer = Informer(
             self.client,
@@ -89,6 +91,7 @@ class Manager:
             metrics=self.metrics,
             queue=queue,
             concurrency=concurrency or opts.concurrent,
+            progress_delay=opts.progress_delay,
         )
         self.controllers.append(controller)
         self._by_name[reconciler.controller_name].append(controller)

@@ -27,6 +27,7 @@ __all__ = [
     "WaitingError",
     "decide",
     "finalize_status",
+    "settle",
 ]
 
 EVENT_NORMAL: Final = "Normal"
@@ -156,16 +157,41 @@ def finalize_status(
     result: Result,
     error: Exception | None,
     now: datetime | None = None,
-) -> None:
+) -> str | None:
     """Settle the status after the steps ran: Reconciling/Stalled, observedGeneration, then Ready.
 
     Success drops Reconciling; a Reconciling left behind becomes ProgressingWithRetry; a stalling
     error marks Stalled; any other outcome drops Stalled. The generation counts as observed on
     success, on a stalling error and on an ignored error, provided the object has conditions.
-    Ready is then computed from `table` with `conditions.summarize`.
+    Ready is then computed from `table` with `conditions.summarize`; returns the status it gave Ready (None:
+    no condition in scope, Ready left as it was).
     """
     _apply_outcome(obj, result, error, now=now)
-    conditions.summarize(obj, table, now=now)
+    return conditions.summarize(obj, table, now=now)
+
+
+def settle(
+    obj: dict[str, Any],
+    table: conditions.ConditionTable,
+    *,
+    result: Result,
+    error: Exception | None,
+    now: datetime | None = None,
+) -> None:
+    """The one Ready rule, for every kind: `finalize_status`, then the outcome where the summary is silent.
+
+    A successful reconcile whose summary did not say False takes the table's `success` reason and message; a failed
+    one whose summary did not say False gets Ready=False with the error's reason (`Failed` for an error
+    without one) and message.
+    """
+    summary = finalize_status(obj, table, result=result, error=error, now=now)
+    target = table.target
+    if error is None and result.success and table.success is not None and summary != conditions.FALSE:
+        reason, message = table.success(obj)
+        conditions.mark_true(obj, target, reason, message, now=now)
+    if error is not None and summary != conditions.FALSE:
+        reason = error.reason if isinstance(error, ReconcileError) else meta.FAILED
+        conditions.mark_false(obj, target, reason, str(error), now=now)
 
 
 def _apply_outcome(

@@ -8,9 +8,9 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from gotk.api import meta
+from gotk.api import meta, source_v1
 from gotk.api import source_conditions as sc
-from gotk.runtime import conditions, durations
+from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result
@@ -36,11 +36,15 @@ class ArtifactSource:
 
     controller_name = "source-controller"
     storage_kind = ""
+    spec_model: type = source_v1.GitRepositorySpec  # each kind sets its own: the model its defaults come from
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def steps(self) -> Sequence[NamedStep]:
+    def new_state(self) -> None:
+        return None
+
+    def steps(self) -> Sequence[NamedStep[Any]]:
         """Flux's source steps: storage, source, artifact (GitRepository adds includes)."""
         return (
             NamedStep("storage", self.reconcile_storage),
@@ -48,14 +52,14 @@ class ArtifactSource:
             NamedStep("artifact", self.reconcile_artifact),
         )
 
-    async def reconcile_source(self, req: Request) -> Result | None:
+    async def reconcile_source(self, req: Request[Any]) -> Result | None:
         raise NotImplementedError
 
-    async def reconcile_artifact(self, req: Request) -> Result | None:
+    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
         raise NotImplementedError
 
     @staticmethod
-    def outdated(req: Request, message: str, reason: str = sc.NEW_REVISION) -> None:
+    def outdated(req: Request[Any], message: str, reason: str = sc.NEW_REVISION) -> None:
         """A new revision is coming: ArtifactOutdated (when there is an artifact) and Reconciling."""
         if req.status.get("artifact"):
             conditions.mark_true(req.obj, sc.ARTIFACT_OUTDATED, reason, message)
@@ -65,19 +69,20 @@ class ArtifactSource:
         return f"stored artifact for revision '{revision}'"
 
     def interval(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("interval") or "1m"))
+        return source_v1.interval(obj, self.spec_model)
 
     def retry_interval(self, obj: Obj) -> float | None:
         return None
 
     def timeout(self, obj: Obj) -> float:
-        return durations.parse(str((obj.get("spec") or {}).get("timeout") or "60s"))
+        """spec.timeout of this kind's objects, in seconds."""
+        return source_v1.timeout(obj, self.spec_model)
 
-    async def finalize(self, req: Request) -> Result | None:
+    async def finalize(self, req: Request[Any]) -> Result | None:
         await asyncio.to_thread(self.storage.remove_all, self.storage_kind, req.namespace, req.name)
         return None
 
-    async def reconcile_storage(self, req: Request) -> Result | None:
+    async def reconcile_storage(self, req: Request[Any]) -> Result | None:
         """Drop a status.artifact whose file vanished (and say so), or refresh its URL and condition."""
         artifact = req.status.get("artifact")
         if artifact and not await asyncio.to_thread(self.storage.exists, artifact):
@@ -93,7 +98,7 @@ class ArtifactSource:
         return None
 
     async def store(
-        self, req: Request, what: str, write: Callable[..., Mapping[str, Any]], *args: Any, **kw: Any
+        self, req: Request[Any], what: str, write: Callable[..., Mapping[str, Any]], *args: Any, **kw: Any
     ) -> Obj:
         """Run one blocking storage write (`write(*args, **kw)`); a failure marks StorageOperationFailed."""
         try:
@@ -103,7 +108,7 @@ class ArtifactSource:
             conditions.mark_true(req.obj, sc.STORAGE_OPERATION_FAILED, sc.ARCHIVE_OPERATION_FAILED, message)
             raise GenericError(sc.ARCHIVE_OPERATION_FAILED, message) from None
 
-    async def link(self, req: Request, artifact: Mapping[str, Any], name: str) -> None:
+    async def link(self, req: Request[Any], artifact: Mapping[str, Any], name: str) -> None:
         """Point the stable `status.url` link `name` at the artifact."""
         try:
             req.status["url"] = await asyncio.to_thread(self.storage.symlink, artifact, name)
@@ -113,7 +118,7 @@ class ArtifactSource:
             raise GenericError(sc.SYMLINK_UPDATE_FAILED, message) from None
 
     @staticmethod
-    async def announce(req: Request, reason: str, message: str, artifact: Mapping[str, Any]) -> None:
+    async def announce(req: Request[Any], reason: str, message: str, artifact: Mapping[str, Any]) -> None:
         """The Normal event of a new artifact, with its revision and digest for the notification controller."""
         metadata = {
             "source.toolkit.fluxcd.io/revision": str(artifact.get("revision")),
@@ -121,10 +126,10 @@ class ArtifactSource:
         }
         await req.recorder.emit(req.obj, NORMAL, reason, message, metadata=metadata)
 
-    def artifact_missing(self, req: Request) -> None:
+    def artifact_missing(self, req: Request[Any]) -> None:
         """Hook: forget status fields that point at the vanished artifact."""
 
-    async def gc(self, req: Request, current: str) -> None:
+    async def gc(self, req: Request[Any], current: str) -> None:
         """Garbage-collect the object's older artifacts; a failure is logged, never fatal."""
         try:
             await asyncio.to_thread(self.storage.garbage_collect, self.storage_kind, req.namespace, req.name, current)

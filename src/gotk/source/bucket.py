@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from gotk.api import meta
+from gotk.api import meta, source_v1
 from gotk.api import source_conditions as sc
-from gotk.kube.resources import Resource
+from gotk.kube.resources import BUCKETS
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
@@ -33,8 +33,6 @@ ACCESS_KEY, SECRET_KEY = "accesskey", "secretkey"
 
 CONDITIONS = base.condition_table()
 
-BUCKETS = Resource("source.toolkit.fluxcd.io", "v1", "buckets", KIND)
-
 
 def stored_message(revision: str) -> str:
     return f"stored artifact for revision '{revision}'"
@@ -49,12 +47,13 @@ class BucketReconciler(base.ArtifactSource):
     """Turns a Bucket into a tar.gz artifact of its (filtered) objects, served by the storage server."""
 
     storage_kind = STORAGE_KIND
+    spec_model = source_v1.BucketSpec
     resource = BUCKETS
     condition_table = CONDITIONS
 
     # -- steps -----------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request) -> Result | None:
+    async def reconcile_source(self, req: Request[Any]) -> Result | None:
         """List the bucket into an index; download the objects only when its revision or the settings changed."""
         spec = req.spec
         cfg = await self._s3_config(req)
@@ -84,7 +83,7 @@ class BucketReconciler(base.ArtifactSource):
             self.outdated(req, f"new upstream revision '{revision}'")
         return None
 
-    async def _s3_config(self, req: Request) -> s3.S3Config:
+    async def _s3_config(self, req: Request[Any]) -> s3.S3Config:
         """Validate provider, endpoint and the referenced Secrets into an S3Config."""
         spec = req.spec
         provider = str(spec.get("provider") or "generic")
@@ -128,20 +127,20 @@ class BucketReconciler(base.ArtifactSource):
             timeout=self.timeout(req.obj),
         )
 
-    def _stall(self, req: Request, reason: str, message: str) -> NoReturn:
+    def _stall(self, req: Request[Any], reason: str, message: str) -> NoReturn:
         conditions.mark_true(req.obj, sc.FETCH_FAILED, reason, message)
         raise StallingError(reason, message)
 
-    def _auth_failed(self, req: Request, message: str) -> NoReturn:
+    def _auth_failed(self, req: Request[Any], message: str) -> NoReturn:
         conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
         raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
 
-    def _fetch_failed(self, req: Request, exc: s3.BucketError) -> NoReturn:
+    def _fetch_failed(self, req: Request[Any], exc: s3.BucketError) -> NoReturn:
         # as Flux: a rejected credential is a bucket operation failure; AuthenticationFailed is for bad Secrets
         conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.BUCKET_OPERATION_FAILED, str(exc))
         raise GenericError(sc.BUCKET_OPERATION_FAILED, str(exc)) from None
 
-    async def reconcile_artifact(self, req: Request) -> Result | None:
+    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
         """Archive the downloaded objects as `<hex>.tar.gz` and record the artifact in the status."""
         if req.scratch.get("unchanged"):
             artifact = req.status["artifact"]

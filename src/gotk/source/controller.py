@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gotk.runtime import watches
 from gotk.runtime.controller import Controller
 from gotk.runtime.manager import Manager
 from gotk.runtime.refindex import RefIndex
@@ -65,18 +66,5 @@ def watch_chart_sources(charts: Controller, sources: Mapping[str, Controller]) -
     """Reconcile the HelmCharts of a source as soon as the source has a new artifact."""
     users = RefIndex(lambda chart: [source_key(chart)])
     charts.informer.add_handler(lambda old, new: users.update(new, old))
-
-    def on_source(kind: str) -> Callable[[Obj | None, Obj | None], None]:
-        def handler(old: Obj | None, new: Obj | None) -> None:
-            before = ((old or {}).get("status") or {}).get("artifact") or {}
-            after = ((new or {}).get("status") or {}).get("artifact") or {}
-            if new is None or before.get("revision") == after.get("revision"):
-                return
-            meta_ = new["metadata"]
-            for key in users.users((kind, meta_.get("namespace") or "", meta_["name"])):
-                charts.enqueue(key)
-
-        return handler
-
     for kind, controller in sources.items():
-        controller.informer.add_handler(on_source(kind))
+        controller.informer.add_handler(watches.on_new_artifact(kind, users, charts.enqueue))

@@ -35,7 +35,7 @@ def changed(current: Sequence[Obj], observed: Sequence[Obj] | None) -> bool:
     )
 
 
-async def fetch(req: Request, resource: Resource, *, requeue: float = REQUEUE) -> list[Obj]:
+async def fetch(req: Request[Any], resource: Resource, *, requeue: float = REQUEUE) -> list[Obj]:
     """The artifacts of the GitRepositories (`resource`) that `req` includes, in spec order (Flux's
     fetchIncludes): a missing repository or artifact waits `requeue` seconds with IncludeUnavailable."""
     found: list[Obj] = []
@@ -59,7 +59,7 @@ async def fetch(req: Request, resource: Resource, *, requeue: float = REQUEUE) -
     return found
 
 
-async def copy(req: Request, storage: Storage, root: Path, included: Sequence[Obj]) -> None:
+async def copy(req: Request[Any], storage: Storage, root: Path, included: Sequence[Obj]) -> None:
     """Copy `fromPath` of each included artifact (read from local `storage`, digest checked) into
     `toPath` (default: the repository's name) of the checkout at `root`; neither may leave its tree."""
     for index, (inc, art) in enumerate(zip(req.spec.get("include") or [], included, strict=True)):

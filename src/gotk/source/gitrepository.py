@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gotk.api import meta
+from gotk.api import meta, source_v1
 from gotk.api import source_conditions as sc
-from gotk.kube.resources import Resource
+from gotk.kube.resources import GITREPOSITORIES
 from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
@@ -35,8 +35,6 @@ KIND = "GitRepository"
 STORAGE_KIND = "gitrepository"
 
 CONDITIONS = base.condition_table(sc.INCLUDE_UNAVAILABLE, sc.SOURCE_VERIFIED)
-
-GITREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", KIND)
 
 
 def stored_message(revision: str) -> str:
@@ -65,6 +63,7 @@ class GitRepositoryReconciler(base.ArtifactSource):
     """Turns a GitRepository into a tar.gz artifact of one commit, served by the storage server."""
 
     storage_kind = STORAGE_KIND
+    spec_model = source_v1.GitRepositorySpec
     resource = GITREPOSITORIES
     condition_table = CONDITIONS
 
@@ -72,7 +71,7 @@ class GitRepositoryReconciler(base.ArtifactSource):
         super().__init__(storage)
         self.requeue_dependency = requeue_dependency
 
-    def steps(self) -> Sequence[NamedStep]:
+    def steps(self) -> Sequence[NamedStep[Any]]:
         return (
             NamedStep("storage", self.reconcile_storage),
             NamedStep("source", self.reconcile_source),
@@ -82,7 +81,7 @@ class GitRepositoryReconciler(base.ArtifactSource):
 
     # -- steps -----------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request) -> Result | None:
+    async def reconcile_source(self, req: Request[Any]) -> Result | None:
         """Resolve the ref with one listing; clone only when the revision or the content config changed,
         then verify signatures as `spec.verify` asks."""
         spec = req.spec
@@ -141,7 +140,7 @@ class GitRepositoryReconciler(base.ArtifactSource):
             conditions.mark_reconciling(req.obj, meta.PROGRESSING, f"building artifact: {message}")
         return None
 
-    async def _auth(self, req: Request, url: str) -> gitauth.GitAuth:
+    async def _auth(self, req: Request[Any], url: str) -> gitauth.GitAuth:
         """Credentials from spec.secretRef and the proxy from spec.proxySecretRef, with Flux's failure reasons."""
         spec = req.spec
         proxy = ""
@@ -166,12 +165,12 @@ class GitRepositoryReconciler(base.ArtifactSource):
             raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
         return dataclasses.replace(auth, proxy=proxy) if proxy else auth
 
-    def _fetch_failed(self, req: Request, exc: GitError) -> NoReturn:
+    def _fetch_failed(self, req: Request[Any], exc: GitError) -> NoReturn:
         # as Flux: every clone or listing failure, a rejected credential included, is GitOperationFailed
         conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.GIT_OPERATION_FAILED, str(exc))
         raise GenericError(sc.GIT_OPERATION_FAILED, str(exc)) from None
 
-    def _check_sparse_paths(self, req: Request, root: Path, sparse: Sequence[str]) -> None:
+    def _check_sparse_paths(self, req: Request[Any], root: Path, sparse: Sequence[str]) -> None:
         """Every sparseCheckout directory must exist in the checkout (Flux's validateSparseCheckoutPaths)."""
         for path in sparse:
             target = (root / str(path)).resolve()
@@ -183,13 +182,13 @@ class GitRepositoryReconciler(base.ArtifactSource):
             if problem:
                 self._fetch_failed(req, GitError(f"failed to sparse checkout directories : {problem}"))
 
-    async def reconcile_include(self, req: Request) -> Result | None:
+    async def reconcile_include(self, req: Request[Any]) -> Result | None:
         """Copy each included artifact (`fromPath` of it) into `toPath` of the checkout."""
         if req.spec.get("include") and not req.scratch.get("unchanged"):
             await gitinclude.copy(req, self.storage, req.scratch["dir"], req.scratch["includes"])
         return None
 
-    async def reconcile_artifact(self, req: Request) -> Result | None:
+    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
         """Archive the checkout (minus ignored files) as `<sha>.tar.gz` and record it in the status."""
         if req.scratch.get("unchanged"):
             artifact = req.status["artifact"]

@@ -61,7 +61,7 @@ def requires_verification(obj: Obj) -> bool:
     return (observed == MODE_TAG and wants_head) or (observed == MODE_HEAD and wants_tag)
 
 
-def clear(req: Request) -> None:
+def clear(req: Request[Any]) -> None:
     """No verification configured: drop the condition and the observed mode."""
     req.status.pop("sourceVerificationMode", None)
     conditions.delete(req.obj, sc.SOURCE_VERIFIED)
@@ -77,12 +77,12 @@ def split_keys(data: Mapping[str, bytes]) -> tuple[list[str], list[str]]:
     return keyrings, authorized
 
 
-def _fail(req: Request, reason: str, message: str, *, stalling: bool = False) -> GenericError | StallingError:
+def _fail(req: Request[Any], reason: str, message: str, *, stalling: bool = False) -> GenericError | StallingError:
     conditions.mark_false(req.obj, sc.SOURCE_VERIFIED, reason, message)
     return StallingError(reason, message) if stalling else GenericError(reason, message)
 
 
-async def verify_commit(req: Request, commit: CommitInfo) -> None:
+async def verify_commit(req: Request[Any], commit: CommitInfo) -> None:
     """Verify the checked-out commit and/or its tag as `spec.verify` asks; mark SourceVerified.
 
     Raises a `GenericError` (retry with backoff) when the keys cannot be read or a signature does

@@ -18,20 +18,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gotk.api import source_conditions as sc
+from gotk.api import source_v1_helm
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import Resource
+from gotk.kube.resources import BUCKETS, GITREPOSITORIES, HELMCHARTS, HELMREPOSITORIES, Resource
 from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 from gotk.source import base, verification
-from gotk.source.bucket import BUCKETS
-from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.source.helm import chart as helmchart
 from gotk.source.helm import http as helmhttp
 from gotk.source.helm import index as helmindex
 from gotk.source.helm import oci as helmoci
 from gotk.source.helm import remote
-from gotk.source.helmrepository import HELMREPOSITORIES, is_oci
+from gotk.source.helmrepository import is_oci
 from gotk.source.oci.model import RegistryError
 
 Obj = dict[str, Any]
@@ -48,7 +47,6 @@ SOURCES: dict[str, Resource] = {
     "Bucket": BUCKETS,
 }
 
-HELMCHARTS = Resource("source.toolkit.fluxcd.io", "v1", "helmcharts", KIND)
 CONDITIONS = base.condition_table(sc.BUILD_FAILED, sc.SOURCE_VERIFIED)
 
 
@@ -67,6 +65,7 @@ class HelmChartReconciler(base.ArtifactSource):
     """Pulls or packages a Helm chart into a `.tgz` artifact served by the storage server."""
 
     storage_kind = STORAGE_KIND
+    spec_model = source_v1_helm.HelmChartSpec
     resource = HELMCHARTS
     condition_table = CONDITIONS
 
@@ -76,7 +75,7 @@ class HelmChartReconciler(base.ArtifactSource):
 
     # -- source --------------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request) -> Result | None:
+    async def reconcile_source(self, req: Request[Any]) -> Result | None:
         kind, namespace, name = source_key(req.obj)
         resource = SOURCES.get(kind)
         if resource is None:
@@ -114,7 +113,7 @@ class HelmChartReconciler(base.ArtifactSource):
         conditions.delete(req.obj, sc.BUILD_FAILED)
         return None
 
-    def _unchanged(self, req: Request, revision: str, source_revision: str | None) -> bool:
+    def _unchanged(self, req: Request[Any], revision: str, source_revision: str | None) -> bool:
         artifact = req.status.get("artifact") or {}
         same = (
             artifact.get("revision") == revision
@@ -125,7 +124,7 @@ class HelmChartReconciler(base.ArtifactSource):
             req.scratch.update(unchanged=True, source_revision=source_revision)
         return same
 
-    async def _from_repository(self, req: Request, repo: Obj, repo_artifact: Obj, workdir: Path) -> None:
+    async def _from_repository(self, req: Request[Any], repo: Obj, repo_artifact: Obj, workdir: Path) -> None:
         spec = req.spec
         name = str(spec.get("chart") or "")
         try:
@@ -141,7 +140,9 @@ class HelmChartReconciler(base.ArtifactSource):
         revision = f"{version}+{req.generation}" if values_files else version
         if self._unchanged(req, revision, repo_artifact["revision"]):
             return
-        opts = await remote.http_options(req.client, req.namespace, repo, timeout=self.timeout(repo))
+        opts = await remote.http_options(
+            req.client, req.namespace, repo, timeout=source_v1_helm.repository_timeout(repo)
+        )
         url = helmindex.chart_url(opts.url, entry)
         try:
             tgz = await helmhttp.download(opts, url, max_size=helmindex.MAX_CHART_SIZE)
@@ -151,11 +152,11 @@ class HelmChartReconciler(base.ArtifactSource):
         await asyncio.to_thread(path.write_bytes, tgz)
         await self._pulled(req, path, helmhttp.redact(url), revision, repo_artifact["revision"])
 
-    async def _from_oci(self, req: Request, repo: Obj, workdir: Path) -> None:
+    async def _from_oci(self, req: Request[Any], repo: Obj, workdir: Path) -> None:
         spec = req.spec
         name = str(spec.get("chart") or "")
         registry, repository = await remote.oci_client(
-            req.client, req.namespace, repo, name, timeout=self.timeout(repo)
+            req.client, req.namespace, repo, name, timeout=source_v1_helm.repository_timeout(repo)
         )
         try:
             tags = await asyncio.to_thread(registry.list_tags, repository)
@@ -186,7 +187,9 @@ class HelmChartReconciler(base.ArtifactSource):
             raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
         await self._pulled(req, path, f"oci://{registry.registry}/{repository}:{tag}", revision, None)
 
-    async def _pulled(self, req: Request, path: Path, where: str, revision: str, source_revision: str | None) -> None:
+    async def _pulled(
+        self, req: Request[Any], path: Path, where: str, revision: str, source_revision: str | None
+    ) -> None:
         """Check a pulled chart archive; repackage it with the values files when there are any."""
         spec = req.spec
         name = str(spec.get("chart") or "")
@@ -240,7 +243,7 @@ class HelmChartReconciler(base.ArtifactSource):
         path, _ = helmchart.package_dir(chart_dir, workdir / "out", root=root, version=version, values=values)
         return path, observed
 
-    async def _from_tarball(self, req: Request, source_artifact: Obj, workdir: Path) -> None:
+    async def _from_tarball(self, req: Request[Any], source_artifact: Obj, workdir: Path) -> None:
         spec = req.spec
         source_revision = str(source_artifact.get("revision") or "")
         if (
@@ -284,13 +287,13 @@ class HelmChartReconciler(base.ArtifactSource):
             source_revision=source_revision,
         )
 
-    def _stall(self, req: Request, condition: str, reason: str, message: str) -> NoReturn:
+    def _stall(self, req: Request[Any], condition: str, reason: str, message: str) -> NoReturn:
         conditions.mark_true(req.obj, condition, reason, message)
         raise StallingError(reason, message)
 
     # -- artifact ------------------------------------------------------------------------------------
 
-    async def reconcile_artifact(self, req: Request) -> Result | None:
+    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
         spec = req.spec
         if req.scratch.get("unchanged"):
             artifact = req.status["artifact"]
@@ -334,7 +337,7 @@ class HelmChartReconciler(base.ArtifactSource):
         await self.gc(req, artifact["path"])
         return None
 
-    def _verb(self, req: Request) -> str:
+    def _verb(self, req: Request[Any]) -> str:
         kind = source_key(req.obj)[0]
         return "pulled" if kind == "HelmRepository" and not req.spec.get("valuesFiles") else "packaged"
 

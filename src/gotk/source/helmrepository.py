@@ -13,9 +13,9 @@ import hashlib
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from gotk.api import meta
+from gotk.api import meta, source_v1_helm
 from gotk.api import source_conditions as sc
-from gotk.kube.resources import Resource
+from gotk.kube.resources import HELMREPOSITORIES
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
@@ -29,7 +29,6 @@ KIND = "HelmRepository"
 STORAGE_KIND = "helmrepository"
 INDEX_LINK = "index.yaml"
 
-HELMREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "helmrepositories", KIND)
 CONDITIONS = base.condition_table()
 
 
@@ -51,6 +50,7 @@ class HelmRepositoryReconciler(base.ArtifactSource):
     """Turns a Helm HTTP/S repository's index into an artifact served by the storage server."""
 
     storage_kind = STORAGE_KIND
+    spec_model = source_v1_helm.HelmRepositorySpec
     resource = HELMREPOSITORIES
     condition_table = CONDITIONS
 
@@ -58,7 +58,7 @@ class HelmRepositoryReconciler(base.ArtifactSource):
         """OCI repositories are data containers: no finalizer, no status, nothing to reconcile."""
         return is_oci(obj)
 
-    async def reconcile_source(self, req: Request) -> Result | None:
+    async def reconcile_source(self, req: Request[Any]) -> Result | None:
         """Fetch and check the index; note when its revision differs from the stored artifact's."""
         opts = await self._options(req)
         try:
@@ -78,7 +78,7 @@ class HelmRepositoryReconciler(base.ArtifactSource):
         self.outdated(req, f"new index revision '{revision}'")
         return None
 
-    async def _options(self, req: Request) -> helmhttp.HelmHTTPOptions:
+    async def _options(self, req: Request[Any]) -> helmhttp.HelmHTTPOptions:
         spec = req.spec
         url = str(spec.get("url") or "")
         scheme = urlsplit(url).scheme
@@ -103,11 +103,11 @@ class HelmRepositoryReconciler(base.ArtifactSource):
             conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
             raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
 
-    def _failed(self, req: Request, message: str) -> NoReturn:
+    def _failed(self, req: Request[Any], message: str) -> NoReturn:
         conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.INDEXATION_FAILED, message)
         raise GenericError(sc.INDEXATION_FAILED, message) from None
 
-    async def reconcile_artifact(self, req: Request) -> Result | None:
+    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
         """Store the index as fetched as `index-<hex>.yaml` and point `index.yaml` at it."""
         revision: str = req.scratch["revision"]
         if req.scratch.get("unchanged"):

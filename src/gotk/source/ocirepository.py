@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gotk.api import meta
+from gotk.api import meta, source_v1
 from gotk.api import source_conditions as sc
-from gotk.kube.resources import Resource
+from gotk.kube.resources import OCIREPOSITORIES
 from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
@@ -32,8 +32,6 @@ STORAGE_KIND = "ocirepository"
 LATEST = "latest.tar.gz"
 
 CONDITIONS = base.condition_table(sc.SOURCE_VERIFIED)
-
-OCIREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "ocirepositories", KIND)
 
 
 def stored_message(revision: str) -> str:
@@ -67,7 +65,7 @@ def select_layer(manifest: Manifest, media_type: str) -> Descriptor:
     raise ValueError(f"failed to find layer with media type '{media_type}' in artifact")
 
 
-def _fail(req: Request, reason: str, message: str, *, condition: str = sc.FETCH_FAILED) -> NoReturn:
+def _fail(req: Request[Any], reason: str, message: str, *, condition: str = sc.FETCH_FAILED) -> NoReturn:
     conditions.mark_true(req.obj, condition, reason, message)
     raise GenericError(reason, message)
 
@@ -76,6 +74,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
     """Turns an OCIRepository into a tar.gz artifact of one OCI artifact layer."""
 
     storage_kind = STORAGE_KIND
+    spec_model = source_v1.OCIRepositorySpec
     resource = OCIREPOSITORIES
     condition_table = CONDITIONS
 
@@ -84,7 +83,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
 
     # -- steps -----------------------------------------------------------------------------------
 
-    async def reconcile_storage(self, req: Request) -> Result | None:
+    async def reconcile_storage(self, req: Request[Any]) -> Result | None:
         """Drop a status.artifact whose file vanished, refresh the URLs, and note a missing artifact."""
         artifact: Obj | None = req.status.get("artifact")
         missing = artifact is not None and not await asyncio.to_thread(self.storage.exists, artifact)
@@ -102,7 +101,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
         return None
 
-    async def reconcile_source(self, req: Request) -> Result | None:
+    async def reconcile_source(self, req: Request[Any]) -> Result | None:
         """Resolve the ref to a digest; pull and unpack the layer only when something changed."""
         spec_ = req.spec
         url = str(spec_.get("url") or "")
@@ -164,7 +163,9 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         conditions.delete(req.obj, sc.FETCH_FAILED)
         return None
 
-    async def _pull(self, req: Request, client: RegistryClient, repo: refs.Reference, digest: str, url: str) -> None:
+    async def _pull(
+        self, req: Request[Any], client: RegistryClient, repo: refs.Reference, digest: str, url: str
+    ) -> None:
         """Fetch the manifest and the selected layer; extract it, or keep it for `copy`."""
         try:
             manifest = await asyncio.to_thread(client.get_manifest, repo.repository, digest)
@@ -197,7 +198,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
                 _fail(req, sc.OCI_LAYER_OPERATION_FAILED, f"failed to extract layer contents from artifact: {exc}")
         req.scratch.update(metadata=manifest.annotations, blob=blob, content=content, operation=operation)
 
-    async def reconcile_artifact(self, req: Request) -> Result | None:
+    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
         """Archive the layer contents (minus ignored files), or copy the layer, as `<digest>.tar.gz`."""
         revision: str = req.scratch["revision"]
         if req.scratch.get("unchanged"):
@@ -251,7 +252,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         await self.gc(req, artifact["path"])
         return None
 
-    async def _announce(self, req: Request, artifact: ArtifactDict, metadata: dict[str, str]) -> None:
+    async def _announce(self, req: Request[Any], artifact: ArtifactDict, metadata: dict[str, str]) -> None:
         message = f"stored artifact with revision '{artifact.get('revision')}' from '{req.spec.get('url')}'"
         source, origin = metadata.get(spec.SOURCE_ANNOTATION), metadata.get(spec.REVISION_ANNOTATION)
         if source and origin:

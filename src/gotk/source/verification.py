@@ -22,7 +22,7 @@ Obj = dict[str, Any]
 
 
 async def verify_cosign(
-    req: Request, client: RegistryClient, repository: str, digest: str, revision: str, verify: Obj
+    req: Request[Any], client: RegistryClient, repository: str, digest: str, revision: str, verify: Obj
 ) -> None:
     """Verify `repository@digest` as `verify` asks; SourceVerified True, or False and an error."""
     provider = str(verify.get("provider") or "cosign")

@@ -19,15 +19,13 @@ import pytest
 
 from gotk.api import meta
 from gotk.helm import controller as helm_controller
-from gotk.helm.reconciler import HELMCHARTS, HELMRELEASES
 from gotk.kube import config
 from gotk.kube.client import Client
-from gotk.kube.resources import CONFIGMAPS, SECRETS
+from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, HELMREPOSITORIES, SECRETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
-from gotk.source.helmrepository import HELMREPOSITORIES
 from gotk.testing import helm
 from gotk.testing.chartrepo import ChartRepoServer
 from gotk.testing.controlplane import ControlPlane

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from gotk.kube.resources import CONFIGMAPS
-from gotk.kustomize.sources import KUSTOMIZATIONS
+from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS
 
 pytestmark = pytest.mark.cluster
 

@@ -13,8 +13,7 @@ import pytest
 from gotk.api import meta
 from gotk.cli import demo
 from gotk.cli.output import CommandError
-from gotk.kube.resources import CONFIGMAPS, Resource
-from gotk.source.gitrepository import GITREPOSITORIES
+from gotk.kube.resources import CONFIGMAPS, GITREPOSITORIES, Resource
 from gotk.testing import gitrepos
 from gotk.testing.controlplane import ControlPlane
 

@@ -16,14 +16,12 @@ import pytest
 from gotk.api import meta
 from gotk.kube import config
 from gotk.kube.client import Client
-from gotk.kube.resources import DEPLOYMENTS, Resource
+from gotk.kube.resources import DEPLOYMENTS, GITREPOSITORIES, KUSTOMIZATIONS, Resource
 from gotk.kustomize import controller as kustomize_controller
-from gotk.kustomize.sources import KUSTOMIZATIONS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
-from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
 from gotk.testing.gitserver import GitHttpServer
 from gotk.testing.waiting import eventually

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from gotk.api import meta
-from gotk.kube.resources import CONFIGMAPS, SECRETS, SERVICE_ACCOUNTS, Resource
-from gotk.kustomize.sources import KUSTOMIZATIONS
+from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS, SECRETS, SERVICE_ACCOUNTS, Resource
 from gotk.runtime import conditions
 
 pytestmark = pytest.mark.cluster

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from gotk.api import meta
-from gotk.kube.resources import CONFIGMAPS, Resource
-from gotk.kustomize.sources import KUSTOMIZATIONS
+from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS, Resource
 from gotk.runtime import conditions
 from gotk.testing.waiting import eventually
 

@@ -21,8 +21,7 @@ import yaml
 
 from gotk.kube import config
 from gotk.kube.client import Client
-from gotk.kube.resources import CONFIGMAPS, NAMESPACES, SECRETS
-from gotk.kustomize.sources import KUSTOMIZATIONS
+from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS, NAMESPACES, SECRETS
 from gotk.testing.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError
 
 pytestmark = pytest.mark.cluster

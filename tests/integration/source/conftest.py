@@ -19,12 +19,11 @@ import pytest
 from gotk.api import meta
 from gotk.kube import config
 from gotk.kube.client import Client
-from gotk.kube.resources import EVENTS, SECRETS
+from gotk.kube.resources import EVENTS, GITREPOSITORIES, SECRETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
-from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import artifacts
 from gotk.testing.gitserver import GitHttpServer, SshGitServer
 

@@ -18,9 +18,9 @@ import pytest
 
 from gotk.api import meta
 from gotk.kube.client import Client
+from gotk.kube.resources import BUCKETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
-from gotk.source.bucket import BUCKETS
 from gotk.source.objectstore import index as objindex
 from gotk.source.objectstore import s3
 from gotk.testing.artifacts import download

@@ -15,10 +15,9 @@ import pytest
 
 from gotk.api import meta
 from gotk.kube.client import Client
-from gotk.kube.resources import SECRETS
+from gotk.kube.resources import GITREPOSITORIES, SECRETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
-from gotk.source.gitrepository import GITREPOSITORIES
 from gotk.testing import gitrepos
 from gotk.testing.artifacts import download
 from gotk.testing.artifacts import tar_members as members

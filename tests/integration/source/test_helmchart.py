@@ -23,12 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gotk.api import meta
 from gotk.kube.client import Client
-from gotk.kube.resources import Resource
+from gotk.kube.resources import GITREPOSITORIES, HELMCHARTS, HELMREPOSITORIES, Resource
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
-from gotk.source.gitrepository import GITREPOSITORIES
-from gotk.source.helmchart import HELMCHARTS
-from gotk.source.helmrepository import HELMREPOSITORIES
 from gotk.source.oci.client import RegistryClient
 from gotk.testing import gitrepos, helm
 from gotk.testing.artifacts import download

@@ -19,10 +19,10 @@ import pytest
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.kube.client import Client
+from gotk.kube.resources import HELMREPOSITORIES
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
 from gotk.source.helm import index as helmindex
-from gotk.source.helmrepository import HELMREPOSITORIES
 from gotk.testing import helm
 from gotk.testing.artifacts import download
 from gotk.testing.chartrepo import ChartRepoServer

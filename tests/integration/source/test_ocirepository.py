@@ -25,11 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gotk.api import meta
 from gotk.kube.client import Client
-from gotk.kube.resources import SECRETS
+from gotk.kube.resources import OCIREPOSITORIES, SECRETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
 from gotk.source.oci.client import RegistryClient
-from gotk.source.ocirepository import OCIREPOSITORIES
 from gotk.testing.artifacts import download, tar_members
 from gotk.testing.registry import OciRegistry, cosign_sign
 from gotk.testing.waiting import eventually

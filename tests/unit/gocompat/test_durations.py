@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gotk.runtime import durations
+from gotk.gocompat import durations
 
 
 @pytest.mark.parametrize(
