@@ -3,7 +3,7 @@
 // and returns a malloc'd JSON response that the caller frees with GotkHelmFree:
 //
 //	{"action": "install", "kubeconfig": "...", "namespace": "...", "releaseName": "...", ...}
-//	-> {"ok": true, "release": {...}} | {"ok": false, "error": "..."}
+//	-> {"ok": true, "release": {...}} | {"ok": false, "error": "...", "code": "releaseNotFound"}
 //
 // Every call builds its own action.Configuration (Secrets storage in storageNamespace) over an
 // in-memory-cached Kubernetes client, so calls are independent and may run concurrently.
@@ -33,6 +33,7 @@ import (
 	"helm.sh/helm/v4/pkg/kube"
 	ri "helm.sh/helm/v4/pkg/release"
 	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -109,6 +110,7 @@ type releaseInfo struct {
 type response struct {
 	OK       bool              `json:"ok"`
 	Error    string            `json:"error,omitempty"`
+	Code     string            `json:"code,omitempty"` // a failure's class, for callers that must not parse Error
 	Release  *releaseInfo      `json:"release,omitempty"`
 	Releases []*releaseInfo    `json:"releases,omitempty"`
 	Info     string            `json:"info,omitempty"`
@@ -152,7 +154,7 @@ func run(requestJSON string, logs *lockedBuffer) (out response) {
 	handler := slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: dropTime})
 	out, err := dispatch(action.NewConfiguration(action.ConfigurationSetLogger(handler)), &req)
 	if err != nil {
-		return response{Error: err.Error()}
+		return response{Error: err.Error(), Code: errorCode(err)}
 	}
 	out.OK = true
 	return out
@@ -456,3 +458,12 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 }
 
 func main() {}
+
+// errorCode classifies a failure for the caller: "releaseNotFound" when the release (or the revision
+// asked for) is not in storage, "" otherwise.
+func errorCode(err error) string {
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return "releaseNotFound"
+	}
+	return ""
+}

@@ -52,6 +52,13 @@ class HelmActionError(RuntimeError):
         self.message = message
 
 
+class ReleaseNotFoundError(HelmActionError):
+    """The release (or the revision asked for) is not in its storage namespace."""
+
+
+_ERRORS: dict[str, type[HelmActionError]] = {"releaseNotFound": ReleaseNotFoundError}
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a release lives: the cluster (kubeconfig file and context; empty means $KUBECONFIG,
@@ -197,7 +204,8 @@ class HelmLib:
     def _run(self, action: str, request: Mapping[str, Any]) -> dict[str, Any]:
         response = self.call({"action": action, **request})
         if not response.get("ok"):
-            raise HelmActionError(action, str(response.get("error", "unknown error")))
+            error = _ERRORS.get(str(response.get("code") or ""), HelmActionError)
+            raise error(action, str(response.get("error", "unknown error")))
         return response
 
     def _release(self, action: str, target: Target, release_name: str, **fields: Any) -> Release:

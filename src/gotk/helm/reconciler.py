@@ -18,31 +18,73 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiohttp
 import yaml
 
+from gotk.api import helm_conditions as hc
 from gotk.api import helm_v2, meta
 from gotk.helm import planner
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
-from gotk.helm.lib import HelmActionError, HelmLib, Options, Release, Target
+from gotk.helm.lib import HelmActionError, HelmLib, Options, Release, ReleaseNotFoundError, Target
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES, SECRETS
 from gotk.runtime import artifacts, conditions
+from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 
 Obj = dict[str, Any]
 T = TypeVar("T")
 CHART_REFS = {"HelmChart": HELMCHARTS, "OCIRepository": OCIREPOSITORIES}
-RELEASED, TEST_SUCCESS, REMEDIATED = "Released", "TestSuccess", "Remediated"
-ARTIFACT_FAILED, VALUES_FAILED, RETRIES_EXCEEDED = "ArtifactFailed", "InitFailed", "RetriesExceeded"
 FIELD_MANAGER = "helm-controller"
 MAX_ACTIONS = 6
 MAX_CHART = 50 << 20
+
+# Ready, as Flux's helm-controller summarizes it: Remediated over TestSuccess over Released
+CONDITIONS = conditions.ConditionTable(
+    owned=(meta.READY, meta.RECONCILING, meta.STALLED, hc.RELEASED, hc.TEST_SUCCESS, hc.REMEDIATED),
+    summarize=(hc.REMEDIATED, hc.TEST_SUCCESS, hc.RELEASED),
+    negative_polarity=(hc.REMEDIATED, meta.RECONCILING, meta.STALLED),
+)
+# what each action records: the condition it owns, its success and failure reasons
+ACTION_CONDITION = {
+    planner.INSTALL: hc.RELEASED,
+    planner.UPGRADE: hc.RELEASED,
+    planner.TEST: hc.TEST_SUCCESS,
+    planner.ROLLBACK: hc.REMEDIATED,
+    planner.UNINSTALL: hc.REMEDIATED,
+}
+SUCCEEDED_REASON = {
+    planner.INSTALL: hc.INSTALL_SUCCEEDED,
+    planner.UPGRADE: hc.UPGRADE_SUCCEEDED,
+    planner.TEST: hc.TEST_SUCCEEDED,
+    planner.ROLLBACK: hc.ROLLBACK_SUCCEEDED,
+    planner.UNINSTALL: hc.UNINSTALL_SUCCEEDED,
+}
+FAILED_REASON = {
+    planner.INSTALL: hc.INSTALL_FAILED,
+    planner.UPGRADE: hc.UPGRADE_FAILED,
+    planner.TEST: hc.TEST_FAILED,
+    planner.ROLLBACK: hc.ROLLBACK_FAILED,
+    planner.UNINSTALL: hc.UNINSTALL_FAILED,
+}
+
+
+@dataclass
+class ReleaseState:
+    """What the HelmRelease steps hand on: the chart (archive and Chart.yaml) and the composed values."""
+
+    chart_path: Path | None = None
+    chart: Obj = field(default_factory=dict)
+    values: Obj = field(default_factory=dict)
+    config_digest: str = ""
+
+
+Req = Request[ReleaseState]
 
 
 def chart_metadata(path: Path) -> Obj:
@@ -59,11 +101,11 @@ def chart_metadata(path: Path) -> Obj:
 
 
 class HelmReleaseReconciler:
+    """Makes a Helm release match a HelmRelease: its chart, its values, and Helm's actions in between."""
+
     controller_name = "helm-controller"
     resource = HELMRELEASES
-    condition_table = conditions.ConditionTable(
-        owned=(meta.READY, meta.RECONCILING, meta.STALLED, RELEASED, TEST_SUCCESS, REMEDIATED)
-    )
+    condition_table = CONDITIONS
 
     def __init__(self, lib: HelmLib, kubeconfig: Path, *, requeue_dependency: float = 30.0, workers: int = 10) -> None:
         self.lib = lib
@@ -77,10 +119,10 @@ class HelmReleaseReconciler:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
-    def new_state(self) -> None:
-        return None
+    def new_state(self) -> ReleaseState:
+        return ReleaseState()
 
-    def steps(self) -> Sequence[NamedStep[Any]]:
+    def steps(self) -> Sequence[NamedStep[ReleaseState]]:
         return (
             NamedStep("chart", self.reconcile_chart),
             NamedStep("values", self.reconcile_values),
@@ -105,43 +147,44 @@ class HelmReleaseReconciler:
 
     # -- chart -----------------------------------------------------------------------------------
 
-    async def reconcile_chart(self, req: Request[Any]) -> Result | None:
+    async def reconcile_chart(self, req: Req) -> Result | None:
+        """Get the chart: the HelmChart made from spec.chart, or the chartRef; download and check its archive."""
         spec = req.spec
         if spec.get("chart") and spec.get("chartRef"):
-            raise StallingError("InvalidChartReference", "spec.chart and spec.chartRef are mutually exclusive")
+            raise StallingError(hc.INVALID_CHART_REFERENCE, "spec.chart and spec.chartRef are mutually exclusive")
         if spec.get("chart"):
             source = await self._ensure_chart(req)
         elif spec.get("chartRef"):
             ref = spec["chartRef"]
             res = CHART_REFS.get(str(ref.get("kind")))
             if res is None:
-                raise StallingError("InvalidChartReference", f"unsupported chartRef kind '{ref.get('kind')}'")
+                raise StallingError(hc.INVALID_CHART_REFERENCE, f"unsupported chartRef kind '{ref.get('kind')}'")
             ns = ref.get("namespace") or req.namespace
             found = await req.client.get_or_none(res, str(ref.get("name")), ns)
             if found is None:
                 message = f"could not get {ref.get('kind')} '{ns}/{ref.get('name')}': not found"
-                raise WaitingError(ARTIFACT_FAILED, message, self.requeue_dependency)
+                raise WaitingError(hc.ARTIFACT_FAILED, message, self.requeue_dependency)
             source = found
         else:
-            raise StallingError("InvalidChartReference", "one of spec.chart or spec.chartRef is required")
+            raise StallingError(hc.INVALID_CHART_REFERENCE, "one of spec.chart or spec.chartRef is required")
         artifact = (source.get("status") or {}).get("artifact")
         ready = conditions.get(source, meta.READY) or {}
         where = f"{source['kind']} '{source['metadata']['namespace']}/{source['metadata']['name']}'"
         if not artifact or ready.get("status") != "True":
             detail = ready.get("message") or "no artifact yet"
-            raise WaitingError(ARTIFACT_FAILED, f"{where} is not ready: {detail}", self.requeue_dependency)
+            raise WaitingError(hc.ARTIFACT_FAILED, f"{where} is not ready: {detail}", self.requeue_dependency)
         workdir = Path(tempfile.mkdtemp(prefix=f"helmrelease-{req.namespace}-{req.name}-"))
         req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
         path = workdir / "chart.tgz"
         try:
-            await _download(str(artifact["url"]), str(artifact["digest"]), path)
+            await artifacts.download(str(artifact["url"]), str(artifact["digest"]), path, max_size=MAX_CHART, retries=0)
             chart = await asyncio.to_thread(chart_metadata, path)
-        except (OSError, ValueError, aiohttp.ClientError, artifacts.ArtifactError) as exc:
-            raise GenericError(ARTIFACT_FAILED, f"failed to fetch the chart of {where}: {exc}") from None
-        req.scratch.update(chart_path=path, chart=chart)
+        except (OSError, ValueError, artifacts.ArtifactError) as exc:
+            raise GenericError(hc.ARTIFACT_FAILED, f"failed to fetch the chart of {where}: {exc}") from None
+        req.state.chart_path, req.state.chart = path, chart
         return None
 
-    async def _ensure_chart(self, req: Request[Any]) -> Obj:
+    async def _ensure_chart(self, req: Req) -> Obj:
         template = req.spec["chart"]
         tspec = dict(template.get("spec") or {})
         source_ref = dict(tspec.get("sourceRef") or {})
@@ -165,13 +208,14 @@ class HelmReleaseReconciler:
 
     # -- values ----------------------------------------------------------------------------------
 
-    async def reconcile_values(self, req: Request[Any]) -> Result | None:
+    async def reconcile_values(self, req: Req) -> Result | None:
+        """Compose the values: valuesFrom ConfigMaps and Secrets in order, then spec.values; their digest."""
         refs = [hv.ValuesRef.from_spec(r) for r in req.spec.get("valuesFrom") or []]
         loaded = []
         for ref in refs:
             res = {"ConfigMap": CONFIGMAPS, "Secret": SECRETS}.get(ref.kind)
             if res is None:
-                raise StallingError(VALUES_FAILED, f"unsupported valuesFrom kind '{ref.kind}'")
+                raise StallingError(hc.INIT_FAILED, f"unsupported valuesFrom kind '{ref.kind}'")
             obj = await req.client.get_or_none(res, ref.name, req.namespace)
             data: dict[str, str] | None = None
             if obj is not None:
@@ -184,19 +228,20 @@ class HelmReleaseReconciler:
         try:
             composed = hv.compose(loaded, req.spec.get("values"))
         except hv.ValuesError as exc:
-            raise GenericError(VALUES_FAILED, f"could not resolve chart values: {exc}") from None
-        req.scratch.update(values=composed, config_digest=hv.digest(composed))
+            raise GenericError(hc.INIT_FAILED, f"could not resolve chart values: {exc}") from None
+        req.state.values, req.state.config_digest = composed, hv.digest(composed)
         return None
 
     # -- release ---------------------------------------------------------------------------------
 
-    async def reconcile_release(self, req: Request[Any]) -> Result | None:
-        spec, status, chart = req.spec, req.status, req.scratch["chart"]
+    async def reconcile_release(self, req: Req) -> Result | None:
+        """Run Helm's actions as the planner decides, one at a time, until the release is in sync."""
+        spec, status, chart = req.spec, req.status, req.state.chart
         name, target = hv.release_name(req.obj), self.target(req.obj)
         desired = planner.Desired(
             str(chart["name"]),
             str(chart["version"]),
-            req.scratch["config_digest"],
+            req.state.config_digest,
             test_enabled=bool((spec.get("test") or {}).get("enable")),
         )
         attempt = (desired.chart_version, desired.config_digest, req.generation)
@@ -218,8 +263,8 @@ class HelmReleaseReconciler:
             if action.kind == planner.NONE:
                 break
             if action.kind in (planner.STALL, planner.UNLOCK):
-                reason = RETRIES_EXCEEDED if action.kind == planner.STALL else "ReleaseLocked"
-                conditions.mark_false(req.obj, RELEASED, reason, action.reason)
+                reason = hc.RETRIES_EXCEEDED if action.kind == planner.STALL else hc.RELEASE_LOCKED
+                conditions.mark_false(req.obj, hc.RELEASED, reason, action.reason)
                 raise StallingError(reason, f"release {target.namespace}/{name}: {action.reason}")
             error = await self._run(req, action.kind, target, name, rls)
             changed = False
@@ -227,31 +272,24 @@ class HelmReleaseReconciler:
                 break
         if error is not None:
             raise error
-        released = conditions.get(req.obj, RELEASED) or {}
-        conditions.mark_true(
-            req.obj,
-            meta.READY,
-            str(released.get("reason") or meta.SUCCEEDED),
-            str(released.get("message") or f"Helm release {target.namespace}/{name} in sync"),
-        )
         return None
 
     async def _latest(self, target: Target, name: str) -> Release | None:
         try:
             return await self._helm(self.lib.get, target, name)
+        except ReleaseNotFoundError:
+            return None
         except HelmActionError as exc:
-            if "not found" in exc.message:
-                return None
             raise GenericError(meta.FAILED, str(exc)) from None
 
-    async def _run(
-        self, req: Request[Any], action: str, target: Target, name: str, rls: Release | None
-    ) -> GenericError | None:
+    async def _run(self, req: Req, action: str, target: Target, name: str, rls: Release | None) -> GenericError | None:
         """Run one action; record it in the status; return the failure (None on success)."""
-        spec, status, chart = req.spec, req.status, req.scratch["chart_path"]
+        spec, status, chart = req.spec, req.status, req.state.chart_path
+        assert chart is not None, "the chart step downloads the chart"
         timeout = helm_v2.timeout(req.obj)
         install, upgrade = spec.get("install") or {}, spec.get("upgrade") or {}
-        values = req.scratch["values"]
+        values = req.state.values
+        req.progress(f"Running '{action}' action with timeout of {timeout}")
         try:
             if action in (planner.INSTALL, planner.UPGRADE):
                 section = install if action == planner.INSTALL else upgrade
@@ -280,73 +318,55 @@ class HelmReleaseReconciler:
             return self._failed(req, action, target, name, rls, exc)
         status.update(
             lastAttemptedRevision=result.chart.version,
-            lastAttemptedConfigDigest=req.scratch["config_digest"],
+            lastAttemptedConfigDigest=req.state.config_digest,
             lastAttemptedGeneration=req.generation,
             storageNamespace=target.storage_namespace,
         )
         text = hstatus.message(action, result)
-        if action == planner.UNINSTALL:
-            conditions.mark_true(req.obj, REMEDIATED, "UninstallSucceeded", text)
-        elif action == planner.ROLLBACK:
+        if action != planner.UNINSTALL:
             hstatus.record(status, result)
-            conditions.mark_true(req.obj, REMEDIATED, "RollbackSucceeded", text)
-            conditions.mark_false(req.obj, RELEASED, "UpgradeFailed", text)
-        elif action == planner.TEST:
-            hstatus.record(status, result)
+        if action == planner.TEST:
             status["history"][0]["testHooks"] = {h.name: {"phase": h.phase} for h in result.hooks}
-            conditions.mark_true(req.obj, TEST_SUCCESS, "TestSucceeded", text)
-        else:
-            hstatus.record(status, result)
-            conditions.delete(req.obj, REMEDIATED)
-            reason = "InstallSucceeded" if action == planner.INSTALL else "UpgradeSucceeded"
-            conditions.mark_true(req.obj, RELEASED, reason, text)
-        event_reason = {planner.INSTALL: "InstallSucceeded", planner.UPGRADE: "UpgradeSucceeded"}.get(action)
+        if action in (planner.INSTALL, planner.UPGRADE):
+            conditions.delete(req.obj, hc.REMEDIATED)
+        if action == planner.ROLLBACK:
+            conditions.mark_false(req.obj, hc.RELEASED, hc.UPGRADE_FAILED, text)
+        conditions.mark_true(req.obj, ACTION_CONDITION[action], SUCCEEDED_REASON[action], text)
+        remediation = action in (planner.ROLLBACK, planner.UNINSTALL)
         await req.recorder.emit(
-            req.obj,
-            "Normal",
-            event_reason or ("TestSucceeded" if action == planner.TEST else "RemediationSucceeded"),
-            text,
+            req.obj, NORMAL, hc.REMEDIATION_SUCCEEDED if remediation else SUCCEEDED_REASON[action], text
         )
         return None
 
     def _failed(
-        self, req: Request[Any], action: str, target: Target, name: str, rls: Release | None, exc: HelmActionError
+        self, req: Req, action: str, target: Target, name: str, rls: Release | None, exc: HelmActionError
     ) -> GenericError:
         status = req.status
         if action == planner.INSTALL:
             status["installFailures"] = int(status.get("installFailures") or 0) + 1
         elif action == planner.UPGRADE:
             status["upgradeFailures"] = int(status.get("upgradeFailures") or 0) + 1
+        chart = req.state.chart
         status.update(
-            lastAttemptedConfigDigest=req.scratch["config_digest"],
+            lastAttemptedConfigDigest=req.state.config_digest,
             lastAttemptedGeneration=req.generation,
-            lastAttemptedRevision=str(req.scratch["chart"]["version"]),
+            lastAttemptedRevision=str(chart["version"]),
         )
-        reason = {
-            planner.INSTALL: "InstallFailed",
-            planner.UPGRADE: "UpgradeFailed",
-            planner.TEST: "TestFailed",
-            planner.ROLLBACK: "RollbackFailed",
-        }.get(action, "UninstallFailed")
+        reason = FAILED_REASON[action]
         text = (
             f"Helm {action} failed for release {target.namespace}/{name} with chart "
-            f"{req.scratch['chart']['name']}@{req.scratch['chart']['version']}: {exc.message}"
+            f"{chart['name']}@{chart['version']}: {exc.message}"
         )
-        condition = (
-            TEST_SUCCESS
-            if action == planner.TEST
-            else (REMEDIATED if action in (planner.ROLLBACK, planner.UNINSTALL) else RELEASED)
-        )
-        conditions.mark_false(req.obj, condition, reason, text)
+        conditions.mark_false(req.obj, ACTION_CONDITION[action], reason, text)
         return GenericError(reason, text)
 
-    async def finalize(self, req: Request[Any]) -> Result | None:
+    async def finalize(self, req: Req) -> Result | None:
         name, target = hv.release_name(req.obj), self.target(req.obj)
         if await self._latest(target, name) is not None:
             try:
                 await self._helm(self.lib.uninstall, target, name)
             except HelmActionError as exc:
-                raise GenericError("UninstallFailed", str(exc)) from None
+                raise GenericError(hc.UNINSTALL_FAILED, str(exc)) from None
         chart = str(req.status.get("helmChart") or "")
         if chart and "/" in chart:
             ns, chart_name = chart.split("/", 1)
@@ -356,21 +376,3 @@ class HelmReleaseReconciler:
                 if not exc.not_found:
                     raise
         return None
-
-
-async def _download(url: str, digest: str, dest: Path) -> None:
-    algo, expected = artifacts.parse_digest(digest)
-    hasher = artifacts.new_hasher(algo)
-    size = 0
-    async with aiohttp.ClientSession() as session, session.get(url) as resp:
-        if resp.status != 200:
-            raise OSError(f"GET {url}: {resp.status}")
-        with dest.open("wb") as out:
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                size += len(chunk)
-                if size > MAX_CHART:
-                    raise OSError(f"{url} is larger than {MAX_CHART} bytes")
-                hasher.update(chunk)
-                out.write(chunk)
-    if hasher.hexdigest() != expected:
-        raise artifacts.DigestMismatchError(url, digest, f"{algo}:{hasher.hexdigest()}")

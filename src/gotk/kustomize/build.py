@@ -89,6 +89,10 @@ class BuildError(Exception):
     """The build failed; the message names the path or file and the cause."""
 
 
+class PathEscapeError(BuildError):
+    """spec.path (or a path the build loads) leaves the artifact root: terminal until the spec changes."""
+
+
 def kubectl_binary() -> str:
     candidate = Path(sys.prefix) / "bin" / "kubectl"
     return str(candidate) if candidate.exists() else "kubectl"
@@ -107,7 +111,7 @@ def resolve_path(root: Path, path: str | None) -> Path:
     rel = (path or "./").strip()
     target = (root / rel).resolve()
     if not target.is_relative_to(root.resolve()):
-        raise BuildError(f"path '{rel}' escapes the artifact root")
+        raise PathEscapeError(f"path '{rel}' escapes the artifact root")
     if not target.is_dir():
         raise BuildError(f"kustomization path not found: stat {rel}: no such file or directory")
     return target

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +47,38 @@ NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
 HISTORY_LIMIT = 5
 TERMINAL_ERROR = "Reconciliation failed terminally due to configuration error"
 
-CONDITIONS = conditions.ConditionTable(owned=(meta.READY, meta.HEALTHY, meta.RECONCILING, meta.STALLED))
+
+def applied(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """Ready's reason and message after a successful reconcile: the revision applied."""
+    revision = (obj.get("status") or {}).get("lastAppliedRevision")
+    return meta.RECONCILIATION_SUCCEEDED, f"Applied revision: {revision}"
+
+
+CONDITIONS = conditions.ConditionTable(
+    owned=(meta.READY, meta.HEALTHY, meta.RECONCILING, meta.STALLED),
+    summarize=(meta.HEALTHY,),
+    success=applied,
+)
+
+
+@dataclass
+class KustomizationState:
+    """What the Kustomization steps hand on: the source artifact, the built objects, where they go, how it went."""
+
+    artifact: Obj = field(default_factory=dict)
+    objects: list[Obj] = field(default_factory=list)
+    client: Client | None = None
+    manager: ResourceManager | None = None
+    changes: plan.ChangeSet | None = None
+    apply_seconds: float = 0.0
+    inventory: list[Obj] = field(default_factory=list)
+
+    @property
+    def revision(self) -> str:
+        return str(self.artifact.get("revision"))
+
+
+Req = Request[KustomizationState]
 
 
 def owner_labels(obj: Obj) -> dict[str, str]:
@@ -73,10 +105,10 @@ class KustomizationReconciler:
         self.builds = builds
         self.settings = settings
 
-    def new_state(self) -> None:
-        return None
+    def new_state(self) -> KustomizationState:
+        return KustomizationState()
 
-    def steps(self) -> Sequence[NamedStep[Any]]:
+    def steps(self) -> Sequence[NamedStep[KustomizationState]]:
         return (
             NamedStep("source", self.reconcile_source),
             NamedStep("dependencies", self.reconcile_dependencies),
@@ -99,7 +131,8 @@ class KustomizationReconciler:
 
     # -- steps -----------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
+    async def reconcile_source(self, req: Req) -> Result | None:
+        """Find the source and its artifact (waiting while there is none); record the revision attempted."""
         kind, namespace, name = source_ref(req.obj)
         if self.settings.no_cross_namespace_refs and namespace != req.namespace:
             message = f"cannot access {kind}/{namespace}/{name}, cross-namespace references have been disabled"
@@ -113,12 +146,13 @@ class KustomizationReconciler:
             retry = durations.format_seconds(self.settings.requeue_dependency)
             message = f"Source artifact not found for {kind}/{namespace}/{name}, retrying in {retry}"
             raise WaitingError(meta.ARTIFACT_FAILED, message, self.settings.requeue_dependency)
-        req.scratch["artifact"] = artifact
+        req.state.artifact = artifact
         req.status["lastAttemptedRevision"] = artifact.get("revision")
         return None
 
-    async def reconcile_dependencies(self, req: Request[Any]) -> Result | None:
-        revision = str(req.scratch["artifact"].get("revision"))
+    async def reconcile_dependencies(self, req: Req) -> Result | None:
+        """Wait until every dependsOn Kustomization is ready (at this revision when it shares the source)."""
+        revision = req.state.revision
         for ref, dep in zip(dependency_refs(req.obj), req.spec.get("dependsOn") or [], strict=True):
             if ref == (req.namespace, req.name):
                 continue
@@ -142,9 +176,12 @@ class KustomizationReconciler:
                 raise WaitingError(meta.DEPENDENCY_NOT_READY, message, self.settings.requeue_dependency)
         return None
 
-    async def reconcile_build(self, req: Request[Any]) -> Result | None:
-        artifact = req.scratch["artifact"]
+    async def reconcile_build(self, req: Req) -> Result | None:
+        """Fetch the artifact, decrypt generator files, build, decrypt and substitute: the objects to apply."""
+        artifact = req.state.artifact
         spec = req.spec
+        timeout = durations.format_seconds(self.timeout(req.obj))
+        req.progress(f"Building manifests for revision {req.state.revision} with a timeout of {timeout}")
         try:
             root = await self.cache.get(artifact["url"], artifact["digest"])
         except artifacts.ArtifactError as exc:
@@ -165,26 +202,27 @@ class KustomizationReconciler:
                 no_remote_bases=self.settings.no_remote_bases,
                 prebuild=lambda tree: decrypt_generator_sources(tree, keys),
             )
+        except kbuild.PathEscapeError as exc:
+            raise StallingError(meta.INVALID_PATH, str(exc)) from None
         except kbuild.BuildError as exc:
-            message = str(exc)
-            if "escapes the artifact root" in message:
-                raise StallingError(meta.INVALID_PATH, message) from None
-            raise GenericError(meta.BUILD_FAILED, message) from None
+            raise GenericError(meta.BUILD_FAILED, str(exc)) from None
         client = await self.targets.client_for(req)
         try:
             objects = await post_build(req, client, objects)
         except PostBuildError as exc:
             raise GenericError(meta.BUILD_FAILED, str(exc)) from None
         labels = owner_labels(req.obj)
-        req.scratch["objects"] = [plan.prepare(o, labels) for o in objects]
-        req.scratch["client"] = client
+        req.state.objects = [plan.prepare(o, labels) for o in objects]
+        req.state.client = client
         return None
 
-    async def reconcile_apply(self, req: Request[Any]) -> Result | None:
-        objects: list[Obj] = req.scratch["objects"]
-        client: Client = req.scratch["client"]
+    async def reconcile_apply(self, req: Req) -> Result | None:
+        """Server-side apply the objects stage by stage, each stage dry-run first."""
+        state = req.state
+        assert state.client is not None, "the build step sets the target client"
+        req.progress(f"Applying revision {state.revision}")
         manager = ResourceManager(
-            client,
+            state.client,
             field_manager=FIELD_MANAGER,
             concurrency=self.settings.concurrent_ssa,
             memory=self.targets.memory(req),
@@ -192,7 +230,7 @@ class KustomizationReconciler:
         started = time.monotonic()
         try:
             changes = await manager.apply_all_staged(
-                objects,
+                state.objects,
                 force=bool(req.spec.get("force")),
                 ignore=self._ignore_rules(req),
                 wait_timeout=self.timeout(req.obj),
@@ -201,9 +239,9 @@ class KustomizationReconciler:
             raise GenericError(meta.RECONCILIATION_FAILED, str(exc)) from None
         except (ApiError, TimeoutError) as exc:
             raise GenericError(meta.RECONCILIATION_FAILED, str(exc)) from None
-        req.scratch["changes"] = changes
-        req.scratch["apply_seconds"] = time.monotonic() - started
-        req.scratch["manager"] = manager
+        state.changes = changes
+        state.apply_seconds = time.monotonic() - started
+        state.manager = manager
         summary = changes.summary()
         if summary:
             req.log.info("server-side apply completed", extra={"output": {s: a for _, s, a in changes.changed()}})
@@ -212,11 +250,11 @@ class KustomizationReconciler:
                 NORMAL,
                 "ReconciliationSucceeded" if not req.spec.get("wait") else "Progressing",
                 summary,
-                metadata={"kustomize.toolkit.fluxcd.io/revision": str(req.scratch["artifact"].get("revision"))},
+                metadata={"kustomize.toolkit.fluxcd.io/revision": state.revision},
             )
         return None
 
-    def _ignore_rules(self, req: Request[Any]) -> Any:
+    def _ignore_rules(self, req: Req) -> Any:
         rules = req.spec.get("ignore") or []
         if not rules:
             return None
@@ -224,17 +262,19 @@ class KustomizationReconciler:
 
         return lambda obj: paths_for(rules, obj)
 
-    async def reconcile_prune(self, req: Request[Any]) -> Result | None:
+    async def reconcile_prune(self, req: Req) -> Result | None:
+        """Delete what the previous inventory has and this build does not (with `prune: true`)."""
         # skipped objects stay in the inventory, as in Flux: an opt-out must never turn into a prune
-        new_entries = inventory.entries(req.scratch["objects"])
-        req.scratch["inventory"] = new_entries
+        new_entries = inventory.entries(req.state.objects)
+        req.state.inventory = new_entries
         if not req.spec.get("prune"):
             return None
         old_entries = inventory.of_status(req.status)
         gone = inventory.stale(old_entries, new_entries)
         if not gone:
             return None
-        manager: ResourceManager = req.scratch["manager"]
+        manager = req.state.manager
+        assert manager is not None, "the apply step sets the resource manager"
         try:
             changes = await manager.delete_all(gone, owner_labels=owner_labels(req.obj))
         except ApplyError as exc:
@@ -245,13 +285,16 @@ class KustomizationReconciler:
             await req.recorder.emit(req.obj, NORMAL, "Progressing", summary)
         return None
 
-    async def reconcile_health(self, req: Request[Any]) -> Result | None:
+    async def reconcile_health(self, req: Req) -> Result | None:
+        """Wait until the applied objects (or spec.healthChecks) are healthy: the Healthy condition."""
         spec = req.spec
-        refs = self.targets.health_refs(req)
+        refs = self.targets.health_refs(req, req.state.objects, req.state.changes)
         exprs = spec.get("healthCheckExprs") or []
         if not refs:
             conditions.delete(req.obj, meta.HEALTHY)
             return None
+        timeout = durations.format_seconds(self.timeout(req.obj))
+        req.progress(f"Running health checks for revision {req.state.revision} with a timeout of {timeout}")
         result = await self.targets.wait_healthy(req, refs, timeout=self.timeout(req.obj), custom=exprs)
         if result is not None:
             conditions.mark_false(req.obj, meta.HEALTHY, meta.HEALTH_CHECK_FAILED, result)
@@ -260,9 +303,10 @@ class KustomizationReconciler:
         conditions.mark_true(req.obj, meta.HEALTHY, meta.SUCCEEDED, "Health check passed")
         return None
 
-    async def reconcile_finish(self, req: Request[Any]) -> Result | None:
-        artifact = req.scratch["artifact"]
-        revision = str(artifact.get("revision"))
+    async def reconcile_finish(self, req: Req) -> Result | None:
+        """Record the inventory, the applied revision and the history entry (Ready follows from the table)."""
+        artifact = req.state.artifact
+        revision = req.state.revision
         self._record_inventory(req)
         req.status["lastAppliedRevision"] = revision
         origin = (artifact.get("metadata") or {}).get("org.opencontainers.image.revision")
@@ -271,18 +315,17 @@ class KustomizationReconciler:
         else:
             req.status.pop("lastAppliedOriginRevision", None)
         self._record_history(req, revision)
-        conditions.mark_true(req.obj, meta.READY, meta.RECONCILIATION_SUCCEEDED, f"Applied revision: {revision}")
         return None
 
-    def _record_inventory(self, req: Request[Any]) -> None:
-        req.status["inventory"] = {"entries": req.scratch.get("inventory") or []}
+    def _record_inventory(self, req: Req) -> None:
+        req.status["inventory"] = {"entries": req.state.inventory}
 
-    def _record_history(self, req: Request[Any], revision: str) -> None:
-        objects = req.scratch["objects"]
+    def _record_history(self, req: Req, revision: str) -> None:
+        objects = req.state.objects
         digest = "sha256:" + hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
         now = _now()
         history: list[Obj] = list(req.status.get("history") or [])
-        duration = durations.format_seconds(req.scratch.get("apply_seconds", 0.0))
+        duration = durations.format_seconds(req.state.apply_seconds)
         if (
             history
             and history[0].get("digest") == digest
@@ -310,7 +353,7 @@ class KustomizationReconciler:
 
     # -- deletion --------------------------------------------------------------------------------
 
-    async def finalize(self, req: Request[Any]) -> Result | None:
+    async def finalize(self, req: Req) -> Result | None:
         policy = req.spec.get("deletionPolicy") or "MirrorPrune"
         if policy == "Orphan" or (policy == "MirrorPrune" and not req.spec.get("prune")):
             return None

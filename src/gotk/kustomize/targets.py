@@ -157,16 +157,14 @@ class Targets:
                 return watcher
         return self._watchers[""]
 
-    def health_refs(self, req: Request[Any]) -> list[ObjRef]:
+    def health_refs(
+        self, req: Request[Any], objects: Sequence[Mapping[str, Any]], changes: plan.ChangeSet | None
+    ) -> list[ObjRef]:
+        """What to wait for: with `wait`, every applied object not skipped; else spec.healthChecks."""
         spec = req.spec
         if spec.get("wait"):
-            changes: plan.ChangeSet | None = req.scratch.get("changes")
             skipped = {i for i, _, action in changes.entries if action == plan.SKIPPED} if changes else set()
-            return [
-                ObjRef.of(o)
-                for o in req.scratch.get("objects") or []
-                if not plan.skipped(o) and plan.obj_id(o) not in skipped
-            ]
+            return [ObjRef.of(o) for o in objects if not plan.skipped(o) and plan.obj_id(o) not in skipped]
         refs = []
         for check in spec.get("healthChecks") or []:
             refs.append(

@@ -39,17 +39,27 @@ def webhook_path(token: str, name: str, namespace: str) -> str:
     return "/hook/" + hashlib.sha256(f"{token}{name}{namespace}".encode()).hexdigest()
 
 
+def initialised(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """Ready's reason and message once the webhook path is published."""
+    path = (obj.get("status") or {}).get("webhookPath")
+    return meta.SUCCEEDED, f"Receiver initialised for path: {path}"
+
+
+CONDITIONS = conditions.ConditionTable(owned=(meta.READY, meta.RECONCILING, meta.STALLED), success=initialised)
+
+
 class ReceiverReconciler:
     """Publishes each Receiver's webhook path."""
 
     controller_name = "notification-controller"
     resource = RECEIVERS
-    condition_table = conditions.ConditionTable(owned=(meta.READY, meta.RECONCILING, meta.STALLED))
+    condition_table = CONDITIONS
 
     def new_state(self) -> None:
+        """A Receiver's one step hands nothing on."""
         return None
 
-    def steps(self) -> Sequence[NamedStep[Any]]:
+    def steps(self) -> Sequence[NamedStep[None]]:
         return (NamedStep("token", self.reconcile_token),)
 
     def interval(self, obj: Obj) -> float:
@@ -58,10 +68,11 @@ class ReceiverReconciler:
     def retry_interval(self, obj: Obj) -> float | None:
         return None
 
-    async def finalize(self, req: Request[Any]) -> Result | None:
+    async def finalize(self, req: Request[None]) -> Result | None:
         return None
 
-    async def reconcile_token(self, req: Request[Any]) -> Result | None:
+    async def reconcile_token(self, req: Request[None]) -> Result | None:
+        """Read the token from spec.secretRef and publish the webhook path derived from it."""
         kind = str(req.spec.get("type") or "")
         if kind not in SUPPORTED:
             message = f"receiver type '{kind}' is not supported by gotk yet (supported: {', '.join(SUPPORTED)})"
@@ -74,9 +85,7 @@ class ReceiverReconciler:
         token = data.get("token", b"").decode(errors="replace")
         if not token:
             raise GenericError(TOKEN_NOT_FOUND, f"invalid '{name}' secret data: required field 'token'")
-        path = webhook_path(token, req.name, req.namespace)
-        req.status["webhookPath"] = path
-        conditions.mark_true(req.obj, meta.READY, meta.SUCCEEDED, f"Receiver initialised for path: {path}")
+        req.status["webhookPath"] = webhook_path(token, req.name, req.namespace)
         return None
 
 

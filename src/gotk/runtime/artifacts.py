@@ -368,6 +368,62 @@ def _override_host(url: str, host: str | None) -> str:
     return urlunsplit(parts._replace(netloc=host))
 
 
+async def download(
+    url: str,
+    digest: str,
+    dest: Path,
+    *,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    retries: int = 9,
+    timeout: float = 30.0,
+    retry_wait_min: float = 5.0,
+    retry_wait_max: float = 30.0,
+    host_override: str | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> None:
+    """Download the file at `url` to `dest` and verify `digest`; `dest` appears only when it matches.
+
+    Connection errors, timeouts, 429 and 5xx are retried up to `retries` times with exponential backoff
+    between `retry_wait_min` and `retry_wait_max` seconds (`--http-retry`); `timeout` bounds each attempt
+    (`--http-timeout`). 404 raises `ArtifactNotFoundError`, a mismatch `DigestMismatchError`, more than
+    `max_size` bytes `ArtifactTooLargeError`. `host_override` replaces the URL's host:port (Flux's
+    `SOURCE_CONTROLLER_LOCALHOST`). A shared `session` must be created with `auto_decompress=False`.
+    """
+    algo, expected = parse_digest(digest)
+    url = _override_host(url, host_override)
+    dest = Path(os.path.abspath(dest))
+    fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, prefix=f".{dest.name}.download-", dir=dest.parent)
+    tmp = Path(tmp_name)
+    own_session = session is None
+    client = session or aiohttp.ClientSession(auto_decompress=False)
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            attempt = 0
+            while True:
+                try:
+                    actual = await _download_once(client, url, fh, algo, max_size, timeout)
+                    break
+                except (aiohttp.ClientError, TimeoutError, _Retry) as exc:
+                    if attempt >= retries:
+                        reason = str(exc) or type(exc).__name__
+                        raise ArtifactFetchError(
+                            f"failed to download artifact from {url} after {attempt + 1} attempts: {reason}"
+                        ) from exc
+                    wait = min(retry_wait_max, retry_wait_min * 2**attempt)
+                    if isinstance(exc, _Retry) and exc.after is not None:
+                        wait = min(retry_wait_max, max(wait, exc.after))
+                    attempt += 1
+                    await asyncio.sleep(wait)
+        if actual != expected:
+            raise DigestMismatchError(url, f"{algo}:{expected}", f"{algo}:{actual}")
+        await asyncio.to_thread(os.replace, tmp, dest)
+    finally:
+        if own_session:
+            await client.close()
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(tmp.unlink)
+
+
 async def fetch(
     url: str,
     digest: str,
@@ -383,47 +439,27 @@ async def fetch(
     host_override: str | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> None:
-    """Download the artifact at `url`, verify `digest`, and extract it into `dest` (absent or empty).
-
-    Connection errors, timeouts, 429 and 5xx are retried up to `retries` times with exponential
-    backoff between `retry_wait_min` and `retry_wait_max` seconds (`--http-retry`); `timeout` bounds
-    each attempt (`--http-timeout`). 404 raises `ArtifactNotFoundError`. The digest is checked before
-    anything is extracted: a mismatch raises `DigestMismatchError` and leaves `dest` untouched.
-    `max_download_size` defaults to `max_size`; `host_override` replaces the URL's host:port (Flux's
-    `SOURCE_CONTROLLER_LOCALHOST`). A shared `session` must be created with `auto_decompress=False`.
+    """Download the artifact at `url` (as `download`), verify `digest`, and extract it into `dest` (absent or
+    empty). The digest is checked before anything is extracted: a mismatch leaves `dest` untouched.
+    `max_download_size` defaults to `max_size`.
     """
-    algo, expected = parse_digest(digest)
-    url = _override_host(url, host_override)
     dest = Path(os.path.abspath(dest))
-    limit = max_size if max_download_size is None else max_download_size
     await asyncio.to_thread(_prepare_dest, dest)
-    fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, prefix=f".{dest.name}.download-", dir=dest.parent)
-    tmp = Path(tmp_name)
-    own_session = session is None
-    client = session or aiohttp.ClientSession(auto_decompress=False)
+    archive = dest.parent / f".{dest.name}.tar.gz"
     try:
-        with os.fdopen(fd, "w+b") as fh:
-            attempt = 0
-            while True:
-                try:
-                    actual = await _download_once(client, url, fh, algo, limit, timeout)
-                    break
-                except (aiohttp.ClientError, TimeoutError, _Retry) as exc:
-                    if attempt >= retries:
-                        reason = str(exc) or type(exc).__name__
-                        raise ArtifactFetchError(
-                            f"failed to download artifact from {url} after {attempt + 1} attempts: {reason}"
-                        ) from exc
-                    wait = min(retry_wait_max, retry_wait_min * 2**attempt)
-                    if isinstance(exc, _Retry) and exc.after is not None:
-                        wait = min(retry_wait_max, max(wait, exc.after))
-                    attempt += 1
-                    await asyncio.sleep(wait)
-        if actual != expected:
-            raise DigestMismatchError(url, f"{algo}:{expected}", f"{algo}:{actual}")
-        await asyncio.to_thread(safe_extract, tmp, dest, max_size=max_size, max_entries=max_entries)
+        await download(
+            url,
+            digest,
+            archive,
+            max_size=max_size if max_download_size is None else max_download_size,
+            retries=retries,
+            timeout=timeout,
+            retry_wait_min=retry_wait_min,
+            retry_wait_max=retry_wait_max,
+            host_override=host_override,
+            session=session,
+        )
+        await asyncio.to_thread(safe_extract, archive, dest, max_size=max_size, max_entries=max_entries)
     finally:
-        if own_session:
-            await client.close()
         with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(tmp.unlink)
+            await asyncio.to_thread(archive.unlink)

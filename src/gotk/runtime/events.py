@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 
@@ -23,8 +23,8 @@ from gotk.kube.client import Client
 from gotk.kube.resources import EVENTS
 
 Obj = dict[str, Any]
-NORMAL = "Normal"
-WARNING = "Warning"
+NORMAL: Final = "Normal"  # the two Event types of the core API
+WARNING: Final = "Warning"
 MAX_MESSAGE = 39000
 
 log = logging.getLogger("gotk.events")

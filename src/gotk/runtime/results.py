@@ -15,6 +15,7 @@ from typing import Any, Final
 from gotk.api import meta
 from gotk.runtime import conditions
 from gotk.runtime import queue as queues
+from gotk.runtime.events import WARNING
 
 __all__ = [
     "REQUEUE",
@@ -29,9 +30,6 @@ __all__ = [
     "finalize_status",
     "settle",
 ]
-
-EVENT_NORMAL: Final = "Normal"
-EVENT_WARNING: Final = "Warning"
 
 
 class ReconcileError(Exception):
@@ -67,7 +65,7 @@ class GenericError(ReconcileError):
     `event_type` is the event to emit for it; `ignore` marks a no-op error that counts as success.
     """
 
-    def __init__(self, reason: str, message: str, event_type: str = EVENT_WARNING, *, ignore: bool = False) -> None:
+    def __init__(self, reason: str, message: str, event_type: str = WARNING, *, ignore: bool = False) -> None:
         super().__init__(reason, message)
         self.event_type = event_type
         self.ignore = ignore
@@ -178,20 +176,39 @@ def settle(
     error: Exception | None,
     now: datetime | None = None,
 ) -> None:
-    """The one Ready rule, for every kind: `finalize_status`, then the outcome where the summary is silent.
+    """The one Ready rule, for every kind: the table's summary (`finalize_status`), then the outcome.
 
-    A successful reconcile whose summary did not say False takes the table's `success` reason and message; a failed
-    one whose summary did not say False gets Ready=False with the error's reason (`Failed` for an error
-    without one) and message.
+    - Success: the summary stands, unless it is not False and the table has a `success` (Kustomization's
+      `Applied revision: …`), which then gives Ready=True its reason and message.
+    - Failure: Ready=False with the error's reason (`Failed` for an error without one) and message, unless the
+      step recorded the failure in a summarized condition (one of the table's, failing, with the error's
+      reason) and the summary says False: then the summary speaks, as Flux's summarize does (a source's
+      FetchFailed, a HelmRelease's Released=False under Remediated=True). A stale condition from an earlier
+      reconcile never hides today's error.
     """
     summary = finalize_status(obj, table, result=result, error=error, now=now)
     target = table.target
     if error is None and result.success and table.success is not None and summary != conditions.FALSE:
         reason, message = table.success(obj)
         conditions.mark_true(obj, target, reason, message, now=now)
-    if error is not None and summary != conditions.FALSE:
-        reason = error.reason if isinstance(error, ReconcileError) else meta.FAILED
+        conditions.set_observed_generation(obj)  # a success is observed; now there is a condition to show it
+    if error is None:
+        return
+    reason = error.reason if isinstance(error, ReconcileError) else meta.FAILED
+    if summary != conditions.FALSE or not _recorded(obj, table, reason):
         conditions.mark_false(obj, target, reason, str(error), now=now)
+
+
+def _recorded(obj: dict[str, Any], table: conditions.ConditionTable, reason: str) -> bool:
+    """Whether a summarized condition of the table is failing with `reason` (the step recorded its failure)."""
+    for type_ in table.summarize:
+        condition = conditions.get(obj, type_)
+        if condition is None or condition.get("reason") != reason:
+            continue
+        failing = conditions.TRUE if type_ in table.negative_polarity else conditions.FALSE
+        if condition.get("status") == failing:
+            return True
+    return False
 
 
 def _apply_outcome(

@@ -157,3 +157,26 @@ async def test_cel_health_and_fail_fast(harness: Any) -> None:
     message = conditions.get_message(ks, meta.READY)
     assert "failed early" in message and f"Deployment/{ns}/late" in message, message
     assert time.monotonic() - started < 40
+
+
+async def test_progress_shown_while_health_checks_run(harness: Any) -> None:
+    """A long health wait is visible while it runs: Reconciling=True and Ready=Unknown with what it waits for,
+    then the final outcome replaces both."""
+    ns = harness.namespace
+    revision = harness.repo(FILES)
+    await harness.start()
+    await harness.source()
+    await harness.create_ks("slow", "./stuck", timeout="8s", healthChecks=[check("Deployment", "stuck", ns)])
+    seen: dict[str, Any] = {}
+
+    async def in_progress() -> bool:
+        ks = await harness.get_ks("slow")
+        ready = conditions.get(ks, meta.READY) or {}
+        seen.update(ready)
+        return conditions.is_reconciling(ks) and ready.get("status") == "Unknown"
+
+    await harness.eventually(in_progress, 20, "progress written during the health wait")
+    assert seen["reason"] == meta.PROGRESSING
+    assert seen["message"].startswith(f"Running health checks for revision {revision} with a timeout of 8s")
+    ks = await harness.not_ready("slow", meta.HEALTH_CHECK_FAILED, revision=revision)
+    assert conditions.get_reason(ks, meta.RECONCILING) != meta.PROGRESSING

@@ -1,0 +1,28 @@
+"""Condition types and reasons of helm.toolkit.fluxcd.io/v2 (Flux's helm-controller condition_types.go)."""
+
+from typing import Final
+
+# Condition types
+RELEASED: Final = "Released"
+TEST_SUCCESS: Final = "TestSuccess"
+REMEDIATED: Final = "Remediated"
+
+# Reasons of the release actions
+INSTALL_SUCCEEDED: Final = "InstallSucceeded"
+INSTALL_FAILED: Final = "InstallFailed"
+UPGRADE_SUCCEEDED: Final = "UpgradeSucceeded"
+UPGRADE_FAILED: Final = "UpgradeFailed"
+TEST_SUCCEEDED: Final = "TestSucceeded"
+TEST_FAILED: Final = "TestFailed"
+ROLLBACK_SUCCEEDED: Final = "RollbackSucceeded"
+ROLLBACK_FAILED: Final = "RollbackFailed"
+UNINSTALL_SUCCEEDED: Final = "UninstallSucceeded"
+UNINSTALL_FAILED: Final = "UninstallFailed"
+REMEDIATION_SUCCEEDED: Final = "RemediationSucceeded"
+
+# Reasons of the reconcile around them
+ARTIFACT_FAILED: Final = "ArtifactFailed"
+INIT_FAILED: Final = "InitFailed"
+RETRIES_EXCEEDED: Final = "RetriesExceeded"
+RELEASE_LOCKED: Final = "ReleaseLocked"
+INVALID_CHART_REFERENCE: Final = "InvalidChartReference"
