@@ -1,6 +1,6 @@
 """Shared fixtures: `cluster` (one real local control plane for the whole session, with the
 gotk CRDs and the flux-system namespace), `namespace` (a fresh namespace per test) and
-`kubectl` (kubectl bound to the cluster's kubeconfig).
+`kubectl` (kubectl bound to the cluster's kubeconfig); and the hypothesis profile (no per-example deadline).
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from gotk.testing.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError, install_gotk
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+# property tests run beside a control plane on a small machine: time per example is no property
+settings.register_profile("gotk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("gotk")
 
 
 @pytest.fixture(scope="session")

@@ -44,31 +44,43 @@ class Fallback:
 
 @dataclass(frozen=True)
 class Minimum:
+    """The number must be at least this."""
+
     value: int
 
 
 @dataclass(frozen=True)
 class Maximum:
+    """The number must be at most this."""
+
     value: int
 
 
 @dataclass(frozen=True)
 class MinLength:
+    """The string must have at least this many characters."""
+
     value: int
 
 
 @dataclass(frozen=True)
 class MaxLength:
+    """The string must have at most this many characters."""
+
     value: int
 
 
 @dataclass(frozen=True)
 class MinItems:
+    """The list must have at least this many items."""
+
     value: int
 
 
 @dataclass(frozen=True)
 class MaxItems:
+    """The list must have at most this many items."""
+
     value: int
 
 

@@ -88,6 +88,8 @@ class Target:
 
 @dataclass(frozen=True)
 class ChartInfo:
+    """The chart of a stored release: name, version and appVersion."""
+
     name: str
     version: str
     app_version: str
@@ -95,6 +97,8 @@ class ChartInfo:
 
 @dataclass(frozen=True)
 class Hook:
+    """A hook of a release (a test Pod, say): name, kind, manifest path, events and last phase."""
+
     name: str
     kind: str
     path: str

@@ -37,6 +37,8 @@ class Current:
 
 @dataclass(frozen=True)
 class Desired:
+    """What the release should be: the chart, the digest of its values, and whether it is tested."""
+
     chart_name: str
     chart_version: str
     config_digest: str
@@ -58,6 +60,8 @@ class Memory:
 
 @dataclass(frozen=True)
 class Policy:
+    """The remediation settings of a HelmRelease: retries, the upgrade strategy, RetryOnFailure."""
+
     install_retries: int = 0
     upgrade_retries: int = 0
     upgrade_strategy: str = ROLLBACK  # upgrade.remediation.strategy: rollback | uninstall
@@ -83,6 +87,8 @@ class Policy:
 
 @dataclass(frozen=True)
 class Action:
+    """The next thing to do to a release (install, upgrade, test, rollback, uninstall, unlock, stall, none)."""
+
     kind: str
     reason: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -90,6 +90,8 @@ class ReceiverReconciler:
 
 
 class HookError(Exception):
+    """A webhook call refused, with the HTTP status to answer."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status

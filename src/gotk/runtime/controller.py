@@ -118,6 +118,7 @@ class Controller:
                 self.queue.done(key)
 
     async def reconcile_key(self, key: Key) -> None:
+        """One reconcile of the object at `key`: deletion, finalizer, suspend, the steps, Ready, one status patch."""
         cached = self.informer.get(*key)
         if cached is None:
             self.queue.forget(key)

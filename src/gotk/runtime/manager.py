@@ -30,6 +30,8 @@ log = logging.getLogger("gotk.manager")
 
 @dataclass
 class ManagerOptions:
+    """The process-wide flags of `flux controllers run`: leader election, watches, workers, retries, servers."""
+
     namespace: str = "flux-system"
     leader_election: bool = False
     lease_duration: float = 35.0
