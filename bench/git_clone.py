@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gotk.local.gitrepos import FileContent
 from gotk.source.git import auth, fetcher, refs
-from gotk.testing.gitrepos import FileContent
 from gotk.testing.gitserver import GitHttpServer, commit, make_repo
 
 

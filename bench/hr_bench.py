@@ -23,10 +23,10 @@ import threading
 import time
 from pathlib import Path
 
+from gotk.local.controlplane import ControlPlane, install_gotk
 from gotk.testing import helm
 from gotk.testing.chartrepo import ChartRepoServer
 from gotk.testing.controllersproc import ControllersProcess
-from gotk.testing.controlplane import ControlPlane, install_gotk
 
 TEMPLATES = {
     "sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n",

@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gotk.local.controlplane import ControlPlane, install_gotk
 from gotk.testing.controllersproc import ControllersProcess
-from gotk.testing.controlplane import ControlPlane, install_gotk
 from gotk.testing.gitserver import GitHttpServer
 
 AUDIT_POLICY = """apiVersion: audit.k8s.io/v1

@@ -23,10 +23,10 @@ from gotk.api import meta
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import GITREPOSITORIES, KUSTOMIZATIONS
+from gotk.local import gitrepos
+from gotk.local.controlplane import ControlPlane, install_gotk
 from gotk.runtime import conditions
-from gotk.testing import gitrepos
 from gotk.testing.controllersproc import ControllersProcess
-from gotk.testing.controlplane import ControlPlane, install_gotk
 from gotk.testing.gitserver import GitHttpServer
 
 POLICY = """apiVersion: networking.k8s.io/v1

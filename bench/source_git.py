@@ -27,14 +27,14 @@ from typing import Any
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import GITREPOSITORIES
+from gotk.local import gitrepos
+from gotk.local.controlplane import ControlPlane, install_gotk
+from gotk.local.processes import free_ports
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
-from gotk.testing import gitrepos
-from gotk.testing.controlplane import ControlPlane, install_gotk
 from gotk.testing.gitserver import GitHttpServer
-from gotk.testing.processes import free_ports
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from types import FrameType
 import pytest
 from hypothesis import HealthCheck, settings
 
-from gotk.testing.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError, install_gotk
+from gotk.local.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError, install_gotk
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 

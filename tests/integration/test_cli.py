@@ -28,7 +28,7 @@ from gotk.cli import kinds_cli
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import Resource
-from gotk.testing.controlplane import ControlPlane
+from gotk.local.controlplane import ControlPlane
 from gotk.testing.golden import assert_golden
 
 pytestmark = pytest.mark.cluster

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gotk.testing.controlplane import ControlPlane
+from gotk.local.controlplane import ControlPlane
 from gotk.testing.golden import assert_golden
 
 pytestmark = pytest.mark.cluster

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gotk.testing.controlplane import ControlPlane
+from gotk.local.controlplane import ControlPlane
 from gotk.testing.gitserver import SshGitServer
 from gotk.testing.golden import assert_golden
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gotk.testing.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError
-from gotk.testing.processes import pid_alive
+from gotk.local.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError
+from gotk.local.processes import pid_alive
 
 pytestmark = pytest.mark.cluster
 

@@ -8,8 +8,8 @@ import pytest
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import EVENTS
+from gotk.local.controlplane import ControlPlane
 from gotk.runtime.events import NORMAL, WARNING, EventRecorder
-from gotk.testing.controlplane import ControlPlane
 
 pytestmark = pytest.mark.cluster
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from gotk.local import certs
 from gotk.source.git import auth, fetcher, refs
 from gotk.source.git.errors import GitError, RefNotFoundError
-from gotk.testing import certs
 from gotk.testing.gitserver import (
     GitHttpServer,
     Gitlink,

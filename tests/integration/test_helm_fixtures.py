@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gotk.local.processes import LOOPBACK
 from gotk.testing import helm
 from gotk.testing.chartrepo import ChartRepoServer
-from gotk.testing.processes import LOOPBACK
 from gotk.testing.registry import OciRegistry
 
 USER, PASSWORD = "chart-user", "s3cret-pw"

@@ -38,8 +38,8 @@ def installed_controllers() -> list[str]:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue
+            if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+                continue  # not in this build (the module or its package)
             raise
         found.append(name)
     return found

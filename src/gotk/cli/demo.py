@@ -19,9 +19,9 @@ import click
 
 from gotk.cli import output
 from gotk.cli.output import CommandError
-from gotk.testing.controlplane import ControlPlane, ControlPlaneError
-from gotk.testing.gitrepos import make_repo
-from gotk.testing.gitserver import GitHttpServer
+from gotk.local.controlplane import ControlPlane, ControlPlaneError
+from gotk.local.gitrepos import make_repo
+from gotk.local.gitserver import GitHttpServer
 
 NAME = "demo"
 NAMESPACE = "flux-system"

@@ -7,6 +7,7 @@ Services and NetworkPolicies; labelled and ordered the way flux2's manifests/ins
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,11 +80,21 @@ class Options:
         return {"app.kubernetes.io/component": component, **out} if component else out
 
 
-def validate(components: tuple[str, ...]) -> str | None:
-    """flux's error for an unknown component, or None."""
+def validate(components: tuple[str, ...], built: Collection[str] | None = None) -> str | None:
+    """flux's error for an unknown component, ours for one whose controller this build lacks, or None.
+
+    `built` names the gotk controllers this build has (default: those `flux controllers run` finds).
+    """
+    if built is None:
+        from gotk.cli.controllers import installed_controllers
+
+        built = installed_controllers()
     for component in components:
         if component not in CONTROLLERS:
             return f"component {component} is not available"
+        if CONTROLLERS[component] not in built:
+            controller = CONTROLLERS[component]
+            return f"component {component} is not available in this build of gotk (no '{controller}' controller yet)"
     return None
 
 

@@ -1,7 +1,7 @@
 """`flux local up|down|status`: run a real local control plane (etcd, kube-apiserver, kcm,
 kube-scheduler, kwok) and the gotk controllers on 127.0.0.1, without Docker.
 
-The processes are supervised by `gotk.testing.controlplane.ControlPlane` and recorded in
+The processes are supervised by `gotk.local.controlplane.ControlPlane` and recorded in
 DIR/state.json, so `down` and `status` work from any other shell.
 """
 
@@ -20,8 +20,8 @@ import click
 from gotk.cli import output
 from gotk.cli.demo import Demo
 from gotk.cli.output import CommandError
-from gotk.testing import processes
-from gotk.testing.controlplane import CORE, ControlPlane, ControlPlaneError, install_gotk
+from gotk.local import processes
+from gotk.local.controlplane import CORE, ControlPlane, ControlPlaneError, install_gotk
 
 DEFAULT_DIR = Path(".local/cluster")
 CONTROLLERS = "controllers"

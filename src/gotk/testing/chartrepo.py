@@ -12,13 +12,13 @@ import urllib.parse
 from http import HTTPStatus
 from pathlib import Path
 
-from gotk.testing.httpserving import (
+from gotk.local.httpserving import (
     QuietHTTPServer,
     ThreadedServer,
     WorkerHandler,
     basic_auth_user,
 )
-from gotk.testing.processes import LOOPBACK
+from gotk.local.processes import LOOPBACK
 
 __all__ = ["ChartRepoServer"]
 

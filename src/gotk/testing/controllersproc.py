@@ -13,8 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from gotk.testing.controlplane import ControlPlane
-from gotk.testing.processes import free_ports
+from gotk.local.controlplane import ControlPlane
+from gotk.local.processes import free_ports
 
 
 class ControllersProcess:

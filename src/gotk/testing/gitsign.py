@@ -1,4 +1,4 @@
-"""Throwaway signing keys for tests, usable as `gotk.testing.gitrepos.Signer`: `GpgKey` (a fresh
+"""Throwaway signing keys for tests, usable as `gotk.local.gitrepos.Signer`: `GpgKey` (a fresh
 ed25519 OpenPGP key in its own temporary GNUPGHOME, signing with the real `gpg`) and `SshKey`
 (a fresh ed25519 key, signing with `ssh-keygen -Y sign -n git`, as git does for SSH signing).
 Both are context managers that remove their files (and stop gpg's agent) on exit.

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from gotk.testing.controlplane import DEFAULT_BIN_DIR
+from gotk.local.controlplane import DEFAULT_BIN_DIR
 
 __all__ = [
     "DEFAULT_TEMPLATE",

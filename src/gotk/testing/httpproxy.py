@@ -13,8 +13,8 @@ import threading
 import urllib.parse
 from dataclasses import dataclass
 
-from gotk.testing.httpserving import ThreadedServer, basic_auth_user
-from gotk.testing.processes import LOOPBACK
+from gotk.local.httpserving import ThreadedServer, basic_auth_user
+from gotk.local.processes import LOOPBACK
 
 __all__ = ["HttpProxy", "ProxyRequest"]
 

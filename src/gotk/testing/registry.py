@@ -24,10 +24,10 @@ from typing import Self
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from gotk.local import certs
+from gotk.local.processes import LOOPBACK, Process, free_ports, tail
 from gotk.source.oci import cosign, spec
 from gotk.source.oci.client import RegistryClient
-from gotk.testing import certs
-from gotk.testing.processes import LOOPBACK, Process, free_ports, tail
 from gotk.testing.registrytoken import TokenServer
 
 __all__ = ["REGISTRY_BIN", "OciRegistry", "OciRegistryError", "bcrypt_hash", "cosign_sign"]

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from gotk.testing.processes import LOOPBACK
+from gotk.local.processes import LOOPBACK
 
 __all__ = ["TokenServer", "libtrust_key_id"]
 

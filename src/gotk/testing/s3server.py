@@ -18,9 +18,9 @@ from typing import Self
 import urllib3
 from minio import Minio
 
-from gotk.testing import certs
-from gotk.testing.controlplane import DEFAULT_BIN_DIR
-from gotk.testing.processes import LOOPBACK, Process, free_ports, http_get, tail, wait_until
+from gotk.local import certs
+from gotk.local.controlplane import DEFAULT_BIN_DIR
+from gotk.local.processes import LOOPBACK, Process, free_ports, http_get, tail, wait_until
 
 __all__ = ["MINIO_BIN", "MinioServer", "MinioServerError"]
 

@@ -22,13 +22,13 @@ from gotk.helm import controller as helm_controller
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, HELMREPOSITORIES, SECRETS
+from gotk.local.controlplane import ControlPlane
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
 from gotk.testing import helm
 from gotk.testing.chartrepo import ChartRepoServer
-from gotk.testing.controlplane import ControlPlane
 from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster

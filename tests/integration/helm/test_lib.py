@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from gotk.helm.lib import HelmActionError, HelmLib, HelmLibNotFoundError, Target
+from gotk.local.controlplane import ControlPlane
 from gotk.testing import helm
-from gotk.testing.controlplane import ControlPlane
 
 pytestmark = pytest.mark.cluster
 

@@ -14,8 +14,8 @@ from gotk.api import meta
 from gotk.cli import demo
 from gotk.cli.output import CommandError
 from gotk.kube.resources import CONFIGMAPS, GITREPOSITORIES, Resource
-from gotk.testing import gitrepos
-from gotk.testing.controlplane import ControlPlane
+from gotk.local import gitrepos
+from gotk.local.controlplane import ControlPlane
 
 from .conftest import Harness
 

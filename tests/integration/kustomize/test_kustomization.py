@@ -18,11 +18,11 @@ from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import DEPLOYMENTS, GITREPOSITORIES, KUSTOMIZATIONS, Resource
 from gotk.kustomize import controller as kustomize_controller
+from gotk.local import gitrepos
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
-from gotk.testing import gitrepos
 from gotk.testing.gitserver import GitHttpServer
 from gotk.testing.waiting import eventually
 

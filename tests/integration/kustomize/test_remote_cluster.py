@@ -22,7 +22,7 @@ import yaml
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS, NAMESPACES, SECRETS
-from gotk.testing.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError
+from gotk.local.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError
 
 pytestmark = pytest.mark.cluster
 

@@ -28,6 +28,8 @@ from gotk.api import meta
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import GITREPOSITORIES, SECRETS, Resource
+from gotk.local import gitrepos
+from gotk.local.processes import free_ports
 from gotk.notification import controller as notification_controller
 from gotk.notification.events import Dispatcher
 from gotk.notification.receivers import RECEIVERS
@@ -35,9 +37,7 @@ from gotk.runtime import conditions
 from gotk.runtime.manager import Manager, ManagerOptions
 from gotk.runtime.settings import Settings
 from gotk.source import controller as source_controller
-from gotk.testing import gitrepos
 from gotk.testing.gitserver import GitHttpServer
-from gotk.testing.processes import free_ports
 from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster

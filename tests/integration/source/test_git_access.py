@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from gotk.api import meta
+from gotk.local import gitrepos
 from gotk.runtime import conditions
-from gotk.testing import gitrepos
 from gotk.testing.gitserver import generate_client_key
 
 pytestmark = pytest.mark.cluster

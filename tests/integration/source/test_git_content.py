@@ -11,8 +11,8 @@ import pygit2
 import pytest
 
 from gotk.api import meta
+from gotk.local import gitrepos
 from gotk.runtime import conditions
-from gotk.testing import gitrepos
 
 pytestmark = pytest.mark.cluster
 

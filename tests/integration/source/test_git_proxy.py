@@ -12,8 +12,8 @@ import pygit2
 import pytest
 
 from gotk.api import meta
+from gotk.local import gitrepos
 from gotk.runtime import conditions
-from gotk.testing import gitrepos
 from gotk.testing.httpproxy import HttpProxy
 
 pytestmark = pytest.mark.cluster

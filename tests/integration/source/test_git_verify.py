@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from gotk.api import meta
+from gotk.local import gitrepos
 from gotk.runtime import conditions
-from gotk.testing import gitrepos
 from gotk.testing.gitsign import GpgKey, SshKey
 
 pytestmark = pytest.mark.cluster

@@ -16,9 +16,9 @@ import pytest
 from gotk.api import meta
 from gotk.kube.client import Client
 from gotk.kube.resources import GITREPOSITORIES, SECRETS
+from gotk.local import gitrepos
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
-from gotk.testing import gitrepos
 from gotk.testing.artifacts import download
 from gotk.testing.artifacts import tar_members as members
 from gotk.testing.gitserver import GitHttpServer

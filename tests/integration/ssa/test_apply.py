@@ -16,9 +16,9 @@ import pytest
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import Resource
+from gotk.local.controlplane import ControlPlane
 from gotk.ssa import plan
 from gotk.ssa.apply import ApplyError, ApplyMemory, ResourceManager
-from gotk.testing.controlplane import ControlPlane
 
 pytestmark = pytest.mark.cluster
 

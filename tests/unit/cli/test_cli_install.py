@@ -120,3 +120,13 @@ def test_unknown_component_is_refused() -> None:
     assert (
         manifests.validate(("source-controller", "bogus-controller")) == "component bogus-controller is not available"
     )
+
+
+def test_components_this_build_lacks_are_refused() -> None:
+    built = ("source", "kustomize", "helm", "notification")
+    refused = manifests.validate(("source-controller", "image-reflector-controller"), built)
+    assert refused == (
+        "component image-reflector-controller is not available in this build of gotk (no 'image' controller yet)"
+    )
+    assert manifests.validate(("source-controller", "helm-controller"), built) is None
+    assert manifests.validate(("image-automation-controller",)) is not None, "the image controller is not built"

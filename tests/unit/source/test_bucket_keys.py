@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gotk.local import certs
 from gotk.source.objectstore import index as idx
 from gotk.source.objectstore import s3
-from gotk.testing import certs
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gotk.local import certs
 from gotk.source.git import auth, trust
 from gotk.source.git.errors import AuthConfigError
-from gotk.testing import certs
 
 HTTPS = "https://git.example.com/org/repo.git"
 SSH = "ssh://git.example.com:2222/org/repo.git"

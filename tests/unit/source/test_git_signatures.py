@@ -12,9 +12,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from gotk.local import gitrepos
 from gotk.source.git import signatures
 from gotk.source.git.signatures import SignedObject, VerificationFailed
-from gotk.testing import gitrepos
 from gotk.testing.gitsign import GpgKey, SshKey
 
 PAYLOAD = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@b> 0 +0000\n\nmsg\n"

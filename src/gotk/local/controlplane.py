@@ -1,7 +1,7 @@
 """`ControlPlane`: a real local Kubernetes control plane (etcd, kube-apiserver, kcm, scheduler
 and kwok with fake Nodes) on 127.0.0.1, supervised from Python, recorded in `state.json` so
 another process can find, inspect and stop it. Used by the test fixtures and `flux local`.
-Process plumbing lives in `gotk.testing.processes`, API access in `gotk.testing.kubeaccess`.
+Process plumbing lives in `gotk.local.processes`, API access in `gotk.local.kubeaccess`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from gotk.testing import processes
-from gotk.testing.kubeaccess import ControlPlaneError, KubeAccess, install_gotk, kubectl_binary
-from gotk.testing.processes import LOOPBACK, Process
+from gotk.local import processes
+from gotk.local.kubeaccess import ControlPlaneError, KubeAccess, install_gotk, kubectl_binary
+from gotk.local.processes import LOOPBACK, Process
 
 __all__ = [
     "DEFAULT_BIN_DIR",

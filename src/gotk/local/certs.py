@@ -1,5 +1,5 @@
 """Throwaway X.509 material for test servers: a self-signed CA and a server certificate it
-issued for given DNS names and IP addresses. Used by the HTTPS test servers (`gotk.testing.httpserving`,
+issued for given DNS names and IP addresses. Used by the HTTPS test servers (`gotk.local.httpserving`,
 the registry and MinIO).
 """
 

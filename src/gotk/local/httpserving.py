@@ -19,8 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from gotk.testing import certs
-from gotk.testing.processes import LOOPBACK
+from gotk.local import certs
+from gotk.local.processes import LOOPBACK
 
 __all__ = ["QuietHTTPServer", "ThreadedServer", "WorkerHandler", "basic_auth_user", "enable_tls"]
 

@@ -1,7 +1,7 @@
 """Build bare Git repositories for tests and benchmarks with pygit2, without a work tree:
 `make_repo` (first commit, branch, tags), `commit` (add/replace/delete files on a branch or
 any ref), `tag` (lightweight or annotated) and `set_ref`. Commits and annotated tags can be
-signed by a `Signer` (see `gotk.testing.gitsign`). Served by `gotk.testing.gitserver`.
+signed by a `Signer` (tests: `gotk.testing.gitsign`). Served by `gotk.local.gitserver`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 component in its own session with its output in a log file, liveness checks that survive
 pid reuse, ordered SIGTERM-then-SIGKILL shutdown, and HTTP readiness polling.
 
-Used by `gotk.testing.controlplane`; knows nothing about Kubernetes.
+Used by `gotk.local.controlplane`; knows nothing about Kubernetes.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gotk.testing import processes
-from gotk.testing.processes import LOOPBACK
+from gotk.local import processes
+from gotk.local.processes import LOOPBACK
 
 
 class ControlPlaneError(Exception):
