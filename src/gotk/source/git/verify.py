@@ -1,7 +1,7 @@
 """GitRepository `spec.verify`: which Git objects to verify (mode HEAD/head, Tag, TagAndHEAD),
 the trusted keys from the referenced Secret (`*.asc` PGP key rings, `*.sshpub` SSH keys; other
 keys count as PGP key rings, as in Flux), and the SourceVerified condition with Flux's reasons
-and messages. Called by `gotk.source.gitrepository` after a checkout.
+and messages. Called by `gotk.source.git.reconciler` after a checkout.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A no-change reconcile is one bucket listing: when the index revision equals the stored artifact's
 and `spec.ignore` is unchanged, nothing is downloaded. Providers `generic` and `aws` speak S3
-through `gotk.source.objectstore.s3` (blocking, run in threads); `gcp` and `azure` stall.
+through `gotk.source.bucket.s3` (blocking, run in threads); `gcp` and `azure` stall.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
 from gotk.source import base
-from gotk.source.objectstore import index as objindex
-from gotk.source.objectstore import s3
+from gotk.source.bucket import index as objindex
+from gotk.source.bucket import s3
 from gotk.source.secrets import SecretError, optional_secret
 
 Obj = dict[str, Any]

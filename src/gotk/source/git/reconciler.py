@@ -2,7 +2,7 @@
 
 A no-change reconcile is one ref listing: when the remote revision equals the stored artifact's, the
 observed settings and included artifacts are unchanged and no (re)verification is due, nothing is
-cloned. Signature checks live in `gotk.source.gitverify`. Git work runs in threads (libgit2 releases
+cloned. Signature checks live in `gotk.source.git.verify`. Git work runs in threads (libgit2 releases
 the GIL). `include_watch` re-queues the GitRepositories that include one whose artifact changed.
 """
 
@@ -23,9 +23,11 @@ from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import base, gitinclude, gitverify, ignore
+from gotk.source import base, ignore
 from gotk.source.git import auth as gitauth
 from gotk.source.git import fetcher, refs
+from gotk.source.git import include as gitinclude
+from gotk.source.git import verify as gitverify
 from gotk.source.git.errors import GitError
 from gotk.source.secrets import SecretError, optional_secret, secret_data
 from gotk.source.storage import Storage

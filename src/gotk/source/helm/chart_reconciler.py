@@ -24,13 +24,14 @@ from gotk.kube.resources import BUCKETS, GITREPOSITORIES, HELMCHARTS, HELMREPOSI
 from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
-from gotk.source import base, verification
+from gotk.source import base
 from gotk.source.helm import chart as helmchart
 from gotk.source.helm import http as helmhttp
 from gotk.source.helm import index as helmindex
 from gotk.source.helm import oci as helmoci
 from gotk.source.helm import remote
-from gotk.source.helmrepository import is_oci
+from gotk.source.helm.repository_reconciler import is_oci
+from gotk.source.oci import verify as verification
 from gotk.source.oci.model import RegistryError
 
 Obj = dict[str, Any]

@@ -20,8 +20,10 @@ from gotk.kube.resources import OCIREPOSITORIES
 from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import base, ignore, ociremote, verification
+from gotk.source import base, ignore
 from gotk.source.oci import refs, spec
+from gotk.source.oci import remote as ociremote
+from gotk.source.oci import verify as verification
 from gotk.source.oci.client import RegistryClient
 from gotk.source.oci.model import Descriptor, Manifest, RegistryError
 from gotk.source.storage import ArtifactDict, artifact_dir

@@ -1,7 +1,7 @@
 """The registry client an OCIRepository asks for: credentials from `secretRef` (dockerconfigjson)
 or the `serviceAccountName`'s imagePullSecrets, `proxySecretRef`, `certSecretRef` and `insecure`.
 
-Used by `gotk.source.ocirepository`; errors are `RemoteConfigError` with a message that names
+Used by `gotk.source.oci.reconciler`; errors are `RemoteConfigError` with a message that names
 Secrets and fields but never their values.
 """
 
