@@ -23,13 +23,13 @@ from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.runtime.secrets import SecretError, optional_secret, secret_data
 from gotk.source import base, ignore
 from gotk.source.git import auth as gitauth
 from gotk.source.git import fetcher, refs
 from gotk.source.git import include as gitinclude
 from gotk.source.git import verify as gitverify
 from gotk.source.git.errors import GitError
-from gotk.source.secrets import SecretError, optional_secret, secret_data
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]

@@ -15,9 +15,9 @@ from gotk.api import source_conditions as sc
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, StallingError
+from gotk.runtime.secrets import SecretError, secret_data
 from gotk.source.git import signatures
 from gotk.source.git.fetcher import CommitInfo
-from gotk.source.secrets import SecretError, secret_data
 
 __all__ = [
     "MODE_HEAD",

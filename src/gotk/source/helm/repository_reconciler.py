@@ -19,10 +19,10 @@ from gotk.kube.resources import HELMREPOSITORIES
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.runtime.secrets import SecretError, optional_secret
 from gotk.source import base
 from gotk.source.helm import http as helmhttp
 from gotk.source.helm import index as helmindex
-from gotk.source.secrets import SecretError, optional_secret
 
 Obj = dict[str, Any]
 KIND = "HelmRepository"
