@@ -22,6 +22,13 @@ from gotk.api import source_v1_helm
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import BUCKETS, GITREPOSITORIES, HELMCHARTS, HELMREPOSITORIES, Resource
 from gotk.runtime import artifacts, conditions
+from gotk.runtime.chartarchive import (
+    CHART_PACKAGE_ERROR,
+    CHART_PULL_ERROR,
+    INVALID_CHART_REFERENCE,
+    ChartError,
+    metadata_from_archive,
+)
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 from gotk.source import base
@@ -80,7 +87,7 @@ class HelmChartReconciler(base.ArtifactSource):
         kind, namespace, name = source_key(req.obj)
         resource = SOURCES.get(kind)
         if resource is None:
-            self._stall(req, sc.FETCH_FAILED, helmchart.INVALID_CHART_REFERENCE, f"unsupported source kind '{kind}'")
+            self._stall(req, sc.FETCH_FAILED, INVALID_CHART_REFERENCE, f"unsupported source kind '{kind}'")
         try:
             source = await req.client.get(resource, name, namespace)
         except ApiError as exc:
@@ -106,8 +113,8 @@ class HelmChartReconciler(base.ArtifactSource):
             message = f"failed to construct Helm client's TLS config or credentials: {exc}"
             conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
             raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
-        except helmchart.ChartError as exc:
-            if exc.reason == helmchart.INVALID_CHART_REFERENCE:
+        except ChartError as exc:
+            if exc.reason == INVALID_CHART_REFERENCE:
                 self._stall(req, sc.BUILD_FAILED, exc.reason, f"invalid chart reference: {exc}")
             conditions.mark_true(req.obj, sc.BUILD_FAILED, exc.reason, str(exc))
             raise GenericError(exc.reason, str(exc)) from None
@@ -133,9 +140,9 @@ class HelmChartReconciler(base.ArtifactSource):
             index = await asyncio.to_thread(helmindex.load, data)
             entry = helmindex.select(index, name, spec.get("version"))
         except (OSError, helmindex.IndexFormatError) as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to load repository index: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to load repository index: {exc}") from None
         except helmindex.ChartNotFoundError as exc:
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, str(exc)) from None
+            raise ChartError(INVALID_CHART_REFERENCE, str(exc)) from None
         version = str(entry["version"])
         values_files = list(spec.get("valuesFiles") or [])
         revision = f"{version}+{req.generation}" if values_files else version
@@ -148,7 +155,7 @@ class HelmChartReconciler(base.ArtifactSource):
         try:
             tgz = await helmhttp.download(opts, url, max_size=helmindex.MAX_CHART_SIZE)
         except helmhttp.HelmFetchError as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
         path = workdir / f"{name}-{version}.tgz"
         await asyncio.to_thread(path.write_bytes, tgz)
         await self._pulled(req, path, helmhttp.redact(url), revision, repo_artifact["revision"])
@@ -163,9 +170,9 @@ class HelmChartReconciler(base.ArtifactSource):
             tags = await asyncio.to_thread(registry.list_tags, repository)
             version, tag = helmoci.select_tag(tags, name, spec.get("version"))
         except RegistryError as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to list chart versions: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to list chart versions: {exc}") from None
         except helmindex.ChartNotFoundError as exc:
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, str(exc)) from None
+            raise ChartError(INVALID_CHART_REFERENCE, str(exc)) from None
         revision = f"{version}+{req.generation}" if spec.get("valuesFiles") else version
         unchanged = self._unchanged(req, revision, None)
         verify = spec.get("verify")
@@ -177,7 +184,7 @@ class HelmChartReconciler(base.ArtifactSource):
             try:
                 digest = await asyncio.to_thread(registry.resolve, repository, tag)
             except RegistryError as exc:
-                raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to resolve chart: {exc}") from None
+                raise ChartError(CHART_PULL_ERROR, f"failed to resolve chart: {exc}") from None
             await verification.verify_cosign(req, registry, repository, digest, version, verify)
         if unchanged:
             return
@@ -185,7 +192,7 @@ class HelmChartReconciler(base.ArtifactSource):
         try:
             await asyncio.to_thread(helmoci.pull_tag, registry, repository, tag, path)
         except RegistryError as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
         await self._pulled(req, path, f"oci://{registry.registry}/{repository}:{tag}", revision, None)
 
     async def _pulled(
@@ -194,10 +201,10 @@ class HelmChartReconciler(base.ArtifactSource):
         """Check a pulled chart archive; repackage it with the values files when there are any."""
         spec = req.spec
         name = str(spec.get("chart") or "")
-        chart_meta = await asyncio.to_thread(helmchart.metadata_from_archive, path.read_bytes())
+        chart_meta = await asyncio.to_thread(metadata_from_archive, path.read_bytes())
         if chart_meta.get("name") != name:
             message = f"chart archive at {where} is chart '{chart_meta.get('name')}', not '{name}'"
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, message)
+            raise ChartError(CHART_PULL_ERROR, message)
         reason, verb, observed = PULL_SUCCEEDED, "pulled", None
         values_files = list(spec.get("valuesFiles") or [])
         if values_files:
@@ -222,7 +229,7 @@ class HelmChartReconciler(base.ArtifactSource):
         artifacts.safe_extract(path, extracted, max_size=helmindex.MAX_CHART_SIZE * 10)
         dirs = [d for d in extracted.iterdir() if d.is_dir()]
         if len(dirs) != 1:
-            raise helmchart.ChartError(helmchart.CHART_PACKAGE_ERROR, "chart archive has no single chart directory")
+            raise ChartError(CHART_PACKAGE_ERROR, "chart archive has no single chart directory")
         return self._package(dirs[0], extracted, workdir, version, values_files, ignore_missing, values_root=dirs[0])
 
     def _package(
@@ -258,13 +265,13 @@ class HelmChartReconciler(base.ArtifactSource):
         try:
             await asyncio.to_thread(artifacts.safe_extract, archive, root)
         except (OSError, artifacts.UnsafeArchiveError) as exc:
-            raise helmchart.ChartError(helmchart.CHART_PACKAGE_ERROR, f"failed to extract source: {exc}") from None
+            raise ChartError(CHART_PACKAGE_ERROR, f"failed to extract source: {exc}") from None
         rel = str(spec.get("chart") or "").strip()
         chart_dir = (root / rel.lstrip("/")).resolve()
         if not chart_dir.is_relative_to(root.resolve()):
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, f"chart path '{rel}' leaves the source")
+            raise ChartError(INVALID_CHART_REFERENCE, f"chart path '{rel}' leaves the source")
         if not chart_dir.is_dir():
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, f"no chart directory at path '{rel}'")
+            raise ChartError(INVALID_CHART_REFERENCE, f"no chart directory at path '{rel}'")
         chart_meta = await asyncio.to_thread(helmchart.metadata_from_dir, chart_dir)
         metadata: list[str] = []
         if spec.get("reconcileStrategy") == "Revision":
@@ -303,7 +310,7 @@ class HelmChartReconciler(base.ArtifactSource):
         else:
             path: Path = req.scratch["chart"]
             revision: str = req.scratch["revision"]
-            name = str(helmchart.metadata_from_archive(path.read_bytes())["name"])
+            name = str(metadata_from_archive(path.read_bytes())["name"])
             if revision != req.status.get("artifact", {}).get("revision"):
                 self.outdated(req, f"new chart version '{revision}'", NEW_CHART)
             artifact = await self.store(
