@@ -6,12 +6,14 @@ chart directory `spec.chart` of the source artifact is packaged (`.helmignore`, 
 `valuesFiles` are merged into the chart's values.yaml. The artifact is `<chart>-<version>.tgz`, its revision
 the chart version (`+<generation>` with values files from a HelmRepository, `+<source revision[:12]>` with
 the Revision strategy), and `status.url` the stable `latest.tar.gz` link. Nothing is fetched or written when
-the source revision, the resolved version and the generation are unchanged.
+the source revision, the resolved version and the generation are unchanged. The steps hand on a
+`HelmChartState`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -40,6 +42,7 @@ from gotk.source.helm import remote
 from gotk.source.helm.repository_reconciler import is_oci
 from gotk.source.oci import verify as verification
 from gotk.source.oci.model import RegistryError
+from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
 KIND = "HelmChart"
@@ -69,7 +72,35 @@ def revision_digest(revision: str) -> str:
     return revision.rpartition(":")[2] or revision
 
 
-class HelmChartReconciler(base.ArtifactSource):
+@dataclasses.dataclass
+class HelmChartState:
+    """What the HelmChart steps hand on: the source artifact's revision and, unless the chart is unchanged,
+    the pulled or packaged chart with its revision, the event's reason and verb and the values files found."""
+
+    unchanged: bool = False
+    source_revision: str | None = None
+    chart: Path | None = None
+    revision: str | None = None
+    reason: str = ""
+    verb: str = ""
+    observed_values: list[str] | None = None
+
+    def built(
+        self,
+        chart: Path,
+        revision: str,
+        reason: str,
+        verb: str,
+        *,
+        observed_values: list[str] | None,
+        source_revision: str | None,
+    ) -> None:
+        """Record the pulled or packaged chart for the artifact step."""
+        self.chart, self.revision, self.reason, self.verb = chart, revision, reason, verb
+        self.observed_values, self.source_revision = observed_values, source_revision
+
+
+class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
     """Pulls or packages a Helm chart into a `.tgz` artifact served by the storage server."""
 
     storage_kind = STORAGE_KIND
@@ -77,13 +108,18 @@ class HelmChartReconciler(base.ArtifactSource):
     resource = HELMCHARTS
     condition_table = CONDITIONS
 
-    def __init__(self, storage: Any, *, requeue_dependency: float = 30.0) -> None:
+    def __init__(self, storage: Storage, *, requeue_dependency: float = 30.0) -> None:
         super().__init__(storage)
         self.requeue_dependency = requeue_dependency
 
+    def new_state(self) -> HelmChartState:
+        """A fresh step state for one reconcile."""
+        return HelmChartState()
+
     # -- source --------------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
+    async def reconcile_source(self, req: Request[HelmChartState]) -> Result | None:
+        """Get the source, then pull (HelmRepository) or package (Git, Bucket) the chart unless it is unchanged."""
         kind, namespace, name = source_key(req.obj)
         resource = SOURCES.get(kind)
         if resource is None:
@@ -121,7 +157,7 @@ class HelmChartReconciler(base.ArtifactSource):
         conditions.delete(req.obj, sc.BUILD_FAILED)
         return None
 
-    def _unchanged(self, req: Request[Any], revision: str, source_revision: str | None) -> bool:
+    def _unchanged(self, req: Request[HelmChartState], revision: str, source_revision: str | None) -> bool:
         artifact = req.status.get("artifact") or {}
         same = (
             artifact.get("revision") == revision
@@ -129,10 +165,12 @@ class HelmChartReconciler(base.ArtifactSource):
             and req.status.get("observedChartName") == req.spec.get("chart")
         )
         if same:
-            req.scratch.update(unchanged=True, source_revision=source_revision)
+            req.state.unchanged, req.state.source_revision = True, source_revision
         return same
 
-    async def _from_repository(self, req: Request[Any], repo: Obj, repo_artifact: Obj, workdir: Path) -> None:
+    async def _from_repository(
+        self, req: Request[HelmChartState], repo: Obj, repo_artifact: Obj, workdir: Path
+    ) -> None:
         spec = req.spec
         name = str(spec.get("chart") or "")
         try:
@@ -160,7 +198,7 @@ class HelmChartReconciler(base.ArtifactSource):
         await asyncio.to_thread(path.write_bytes, tgz)
         await self._pulled(req, path, helmhttp.redact(url), revision, repo_artifact["revision"])
 
-    async def _from_oci(self, req: Request[Any], repo: Obj, workdir: Path) -> None:
+    async def _from_oci(self, req: Request[HelmChartState], repo: Obj, workdir: Path) -> None:
         spec = req.spec
         name = str(spec.get("chart") or "")
         registry, repository = await remote.oci_client(
@@ -196,7 +234,7 @@ class HelmChartReconciler(base.ArtifactSource):
         await self._pulled(req, path, f"oci://{registry.registry}/{repository}:{tag}", revision, None)
 
     async def _pulled(
-        self, req: Request[Any], path: Path, where: str, revision: str, source_revision: str | None
+        self, req: Request[HelmChartState], path: Path, where: str, revision: str, source_revision: str | None
     ) -> None:
         """Check a pulled chart archive; repackage it with the values files when there are any."""
         spec = req.spec
@@ -213,14 +251,7 @@ class HelmChartReconciler(base.ArtifactSource):
                 self._repackage, path, path.parent, revision, values_files, ignore_missing
             )
             reason, verb = PACKAGE_SUCCEEDED, "packaged"
-        req.scratch.update(
-            chart=path,
-            revision=revision,
-            reason=reason,
-            verb=verb,
-            observed_values=observed,
-            source_revision=source_revision,
-        )
+        req.state.built(path, revision, reason, verb, observed_values=observed, source_revision=source_revision)
 
     def _repackage(
         self, path: Path, workdir: Path, version: str, values_files: list[str], ignore_missing: bool
@@ -251,7 +282,7 @@ class HelmChartReconciler(base.ArtifactSource):
         path, _ = helmchart.package_dir(chart_dir, workdir / "out", root=root, version=version, values=values)
         return path, observed
 
-    async def _from_tarball(self, req: Request[Any], source_artifact: Obj, workdir: Path) -> None:
+    async def _from_tarball(self, req: Request[HelmChartState], source_artifact: Obj, workdir: Path) -> None:
         spec = req.spec
         source_revision = str(source_artifact.get("revision") or "")
         if (
@@ -286,13 +317,8 @@ class HelmChartReconciler(base.ArtifactSource):
         path, observed = await asyncio.to_thread(
             self._package, chart_dir, root, workdir, version, values_files, ignore_missing, values_root=root
         )
-        req.scratch.update(
-            chart=path,
-            revision=version,
-            reason=PACKAGE_SUCCEEDED,
-            verb="packaged",
-            observed_values=observed,
-            source_revision=source_revision,
+        req.state.built(
+            path, version, PACKAGE_SUCCEEDED, "packaged", observed_values=observed, source_revision=source_revision
         )
 
     def _stall(self, req: Request[Any], condition: str, reason: str, message: str) -> NoReturn:
@@ -301,15 +327,17 @@ class HelmChartReconciler(base.ArtifactSource):
 
     # -- artifact ------------------------------------------------------------------------------------
 
-    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
+    async def reconcile_artifact(self, req: Request[HelmChartState]) -> Result | None:
+        """Store the chart as `<name>-<version>.tgz`, point `latest.tar.gz` at it and record the observed fields."""
         spec = req.spec
-        if req.scratch.get("unchanged"):
+        state = req.state
+        if state.unchanged:
             artifact = req.status["artifact"]
             message = f"{self._verb(req)} '{spec.get('chart')}' chart with version '{artifact['revision']}'"
             reason = PULL_SUCCEEDED if self._verb(req) == "pulled" else PACKAGE_SUCCEEDED
         else:
-            path: Path = req.scratch["chart"]
-            revision: str = req.scratch["revision"]
+            path = base.required(state.chart, "the chart")
+            revision = base.required(state.revision, "the chart revision")
             name = str(metadata_from_archive(path.read_bytes())["name"])
             if revision != req.status.get("artifact", {}).get("revision"):
                 self.outdated(req, f"new chart version '{revision}'", NEW_CHART)
@@ -325,17 +353,17 @@ class HelmChartReconciler(base.ArtifactSource):
                 revision=revision,
             )
             req.status["artifact"] = artifact
-            reason = req.scratch["reason"]
-            message = f"{req.scratch['verb']} '{name}' chart with version '{revision}'"
+            reason = state.reason
+            message = f"{state.verb} '{name}' chart with version '{revision}'"
             await self.announce(req, reason, message, artifact)
-            observed = req.scratch.get("observed_values")
+            observed = state.observed_values
             if observed is None:
                 req.status.pop("observedValuesFiles", None)
             else:
                 req.status["observedValuesFiles"] = observed
         req.status["observedChartName"] = spec.get("chart")
-        if req.scratch.get("source_revision"):
-            req.status["observedSourceArtifactRevision"] = req.scratch["source_revision"]
+        if state.source_revision:
+            req.status["observedSourceArtifactRevision"] = state.source_revision
         else:
             req.status.pop("observedSourceArtifactRevision", None)
         await self.link(req, artifact, LATEST_LINK)
