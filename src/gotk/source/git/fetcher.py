@@ -41,6 +41,8 @@ DEFAULT_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Signature:
+    """A commit's author or committer: name, email and time."""
+
     name: str
     email: str
     time: datetime.datetime

@@ -100,8 +100,7 @@ class GitRepositoryReconciler(base.ArtifactSource[GitState]):
     # -- steps -----------------------------------------------------------------------------------
 
     async def reconcile_source(self, req: Request[GitState]) -> Result | None:
-        """Resolve the ref with one listing; clone only when the revision or the content config changed,
-        then verify signatures as `spec.verify` asks."""
+        """Resolve the ref with one listing; clone and verify signatures only if revision or content config changed."""
         spec = req.spec
         if conditions.is_false(req.obj, sc.SOURCE_VERIFIED):
             conditions.delete(req.obj, sc.SOURCE_VERIFIED)  # a failed verification is re-evaluated

@@ -158,6 +158,7 @@ class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
         return None
 
     def _unchanged(self, req: Request[HelmChartState], revision: str, source_revision: str | None) -> bool:
+        """Whether the stored artifact is `revision` of this chart and generation; if so, the state says so."""
         artifact = req.status.get("artifact") or {}
         same = (
             artifact.get("revision") == revision
@@ -171,6 +172,7 @@ class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
     async def _from_repository(
         self, req: Request[HelmChartState], repo: Obj, repo_artifact: Obj, workdir: Path
     ) -> None:
+        """Pick the chart version in the HelmRepository's stored index and download it."""
         spec = req.spec
         name = str(spec.get("chart") or "")
         try:
@@ -199,6 +201,7 @@ class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
         await self._pulled(req, path, helmhttp.redact(url), revision, repo_artifact["revision"])
 
     async def _from_oci(self, req: Request[HelmChartState], repo: Obj, workdir: Path) -> None:
+        """Pick the chart version among the OCI repository's tags, verify it as `spec.verify` asks, and pull it."""
         spec = req.spec
         name = str(spec.get("chart") or "")
         registry, repository = await remote.oci_client(
@@ -256,6 +259,7 @@ class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
     def _repackage(
         self, path: Path, workdir: Path, version: str, values_files: list[str], ignore_missing: bool
     ) -> tuple[Path, list[str] | None]:
+        """Unpack a pulled chart and package it again with the merged values files."""
         extracted = workdir / "pulled"
         artifacts.safe_extract(path, extracted, max_size=helmindex.MAX_CHART_SIZE * 10)
         dirs = [d for d in extracted.iterdir() if d.is_dir()]
@@ -274,6 +278,7 @@ class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
         *,
         values_root: Path,
     ) -> tuple[Path, list[str] | None]:
+        """Package a chart directory (with the merged values files); return it and the values files found."""
         values = None
         observed: list[str] | None = None
         if values_files:
@@ -283,6 +288,7 @@ class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
         return path, observed
 
     async def _from_tarball(self, req: Request[HelmChartState], source_artifact: Obj, workdir: Path) -> None:
+        """Package the chart directory `spec.chart` of a GitRepository's or Bucket's artifact."""
         spec = req.spec
         source_revision = str(source_artifact.get("revision") or "")
         if (
@@ -374,6 +380,7 @@ class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
         return None
 
     def _verb(self, req: Request[Any]) -> str:
+        """How the chart came to be: pulled as is, or packaged (from a source, or with values files)."""
         kind = source_key(req.obj)[0]
         return "pulled" if kind == "HelmRepository" and not req.spec.get("valuesFiles") else "packaged"
 

@@ -96,6 +96,7 @@ class HelmRepositoryReconciler(base.ArtifactSource[HelmRepositoryState]):
         return None
 
     async def _options(self, req: Request[Any]) -> helmhttp.HelmHTTPOptions:
+        """The HTTP options of the repository: its URL (http or https only), credentials and TLS from Secrets."""
         spec = req.spec
         url = str(spec.get("url") or "")
         scheme = urlsplit(url).scheme
