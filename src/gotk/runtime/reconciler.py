@@ -41,7 +41,6 @@ class Request(Generic[S]):
     log: logging.LoggerAdapter[logging.Logger]
     reconcile_id: str
     cleanups: list[Callable[[], None]] = field(default_factory=list)
-    scratch: dict[str, Any] = field(default_factory=dict)  # going away: each kind moves to its typed `state`
     reporter: Callable[[str], None] = _no_progress
 
     def defer(self, fn: Callable[[], None]) -> None:

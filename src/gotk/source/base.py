@@ -1,12 +1,14 @@
 """What every source reconciler shares: the controller name, intervals, the storage step, artifact garbage
-collection and clean-up on deletion. GitRepository, OCIRepository and Bucket subclass `ArtifactSource`.
+collection and clean-up on deletion. Every source kind subclasses `ArtifactSource[S]`, `S` being the kind's
+step state (a dataclass of what its steps hand on to each other); `required` reads a state field that an
+earlier step must have set.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from gotk.api import meta, source_v1
 from gotk.api import source_conditions as sc
@@ -17,6 +19,15 @@ from gotk.runtime.results import GenericError, Result
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+def required(value: T | None, what: str) -> T:
+    """`value`, which an earlier step sets (`what` names it); None means that step did not run to its end."""
+    if value is None:
+        raise RuntimeError(f"{what} is not set: the step that sets it did not run to its end")
+    return value
 
 
 def condition_table(*extra: str) -> conditions.ConditionTable:
@@ -31,8 +42,9 @@ def condition_table(*extra: str) -> conditions.ConditionTable:
     )
 
 
-class ArtifactSource:
-    """Base of the source reconcilers: subclasses set `resource`, `condition_table`, `storage_kind`, `steps()`."""
+class ArtifactSource(Generic[S]):
+    """Base of the source reconcilers: subclasses set `resource`, `condition_table`, `storage_kind`, `spec_model`,
+    `new_state()` and their own steps (`steps()` lists them)."""
 
     controller_name = "source-controller"
     storage_kind = ""
@@ -41,10 +53,11 @@ class ArtifactSource:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def new_state(self) -> None:
-        return None
+    def new_state(self) -> S:
+        """A fresh step state for one reconcile."""
+        raise NotImplementedError
 
-    def steps(self) -> Sequence[NamedStep[Any]]:
+    def steps(self) -> Sequence[NamedStep[S]]:
         """Flux's source steps: storage, source, artifact (GitRepository adds includes)."""
         return (
             NamedStep("storage", self.reconcile_storage),
@@ -52,10 +65,12 @@ class ArtifactSource:
             NamedStep("artifact", self.reconcile_artifact),
         )
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
+    async def reconcile_source(self, req: Request[S]) -> Result | None:
+        """Fetch the source, unless it is unchanged (each kind's own step)."""
         raise NotImplementedError
 
-    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
+    async def reconcile_artifact(self, req: Request[S]) -> Result | None:
+        """Store the fetched source as an artifact and record it in the status (each kind's own step)."""
         raise NotImplementedError
 
     @staticmethod
@@ -79,6 +94,7 @@ class ArtifactSource:
         return source_v1.timeout(obj, self.spec_model)
 
     async def finalize(self, req: Request[Any]) -> Result | None:
+        """Remove the object's artifacts from storage (it is being deleted)."""
         await asyncio.to_thread(self.storage.remove_all, self.storage_kind, req.namespace, req.name)
         return None
 

@@ -14,12 +14,13 @@ from gotk.runtime.controller import Controller
 from gotk.runtime.manager import Manager
 from gotk.runtime.refindex import RefIndex
 from gotk.runtime.settings import Settings
-from gotk.source import gitinclude, server
-from gotk.source.bucket import BucketReconciler
-from gotk.source.gitrepository import GitRepositoryReconciler
-from gotk.source.helmchart import HelmChartReconciler, source_key
-from gotk.source.helmrepository import HelmRepositoryReconciler
-from gotk.source.ocirepository import OCIRepositoryReconciler
+from gotk.source import server
+from gotk.source.bucket.reconciler import BucketReconciler
+from gotk.source.git import include as gitinclude
+from gotk.source.git.reconciler import GitRepositoryReconciler
+from gotk.source.helm.chart_reconciler import HelmChartReconciler, source_key
+from gotk.source.helm.repository_reconciler import HelmRepositoryReconciler
+from gotk.source.oci.reconciler import OCIRepositoryReconciler
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]

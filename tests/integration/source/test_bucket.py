@@ -21,8 +21,8 @@ from gotk.kube.client import Client
 from gotk.kube.resources import BUCKETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
-from gotk.source.objectstore import index as objindex
-from gotk.source.objectstore import s3
+from gotk.source.bucket import index as objindex
+from gotk.source.bucket import s3
 from gotk.testing.artifacts import download
 from gotk.testing.artifacts import tar_members as members
 from gotk.testing.s3server import MinioServer

@@ -1,4 +1,4 @@
-"""gotk.source.objectstore.index: Flux's index serialization and revision (sorted `<key> <etag>`
+"""gotk.source.bucket.index: Flux's index serialization and revision (sorted `<key> <etag>`
 lines, the digest algorithm named by the stored revision), and how a listing becomes an index
 (directory markers, the root `.sourceignore`, `.sourceignore` then `spec.ignore` priority, no defaults).
 """
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gotk.source.objectstore import index as idx
+from gotk.source.bucket import index as idx
 
 EMPTY_SHA256 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gotk.local import certs
-from gotk.source.objectstore import index as idx
-from gotk.source.objectstore import s3
+from gotk.source.bucket import index as idx
+from gotk.source.bucket import s3
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Pure GitRepository rules: verification modes and when a no-change reconcile must re-verify
-(gotk.source.gitverify), the verification Secret's key split, the proxy Secret (auth.proxy_from_secret)
-and secret scrubbing with a proxy, included-artifact comparison and the include watch (gitinclude).
+(gotk.source.git.verify), the verification Secret's key split, the proxy Secret (auth.proxy_from_secret)
+and secret scrubbing with a proxy, included-artifact comparison and the include watch (gotk.source.git.include).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from gotk.source import gitinclude, gitverify
 from gotk.source.git import auth
+from gotk.source.git import include as gitinclude
+from gotk.source.git import verify as gitverify
 
 Obj = dict[str, Any]
 

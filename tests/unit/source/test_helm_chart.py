@@ -1,16 +1,16 @@
 """gotk.source.helm.chart: packaging a chart directory as Helm does (`<name>/` entries, `.helmignore`, a new
-version, merged values files, local `file://` dependencies as sub-chart directories), reading a packaged
-chart's metadata, and the errors (with Flux's reasons) for what cannot be built."""
+version, merged values files, local `file://` dependencies as sub-chart directories), read back with
+gotk.runtime.chartarchive, and the errors (with Flux's reasons) for what cannot be built."""
 
 from __future__ import annotations
 
-import io
 import tarfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from gotk.runtime import chartarchive
 from gotk.source.helm import chart
 
 
@@ -60,7 +60,7 @@ def test_package_with_helmignore_and_local_dependency(source: Path, tmp_path: Pa
         "app/values-prod.yaml",
         "app/values.yaml",
     ]
-    assert chart.metadata_from_archive(path.read_bytes())["name"] == "app"
+    assert chartarchive.metadata_from_archive(path.read_bytes())["name"] == "app"
 
 
 def test_package_with_version_and_merged_values(source: Path, tmp_path: Path) -> None:
@@ -126,15 +126,3 @@ def test_invalid_metadata(tmp_path: Path, chart_yaml: str, message: str) -> None
     with pytest.raises(chart.ChartError, match=message) as err:
         chart.package_dir(tmp_path / "x", tmp_path / "out", root=tmp_path)
     assert err.value.reason == chart.INVALID_CHART_REFERENCE
-
-
-def test_metadata_from_archive_refuses_non_charts() -> None:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("readme.txt")
-        info.size = 2
-        tar.addfile(info, io.BytesIO(b"hi"))
-    with pytest.raises(chart.ChartError, match=r"no <name>/Chart\.yaml"):
-        chart.metadata_from_archive(buf.getvalue())
-    with pytest.raises(chart.ChartError, match="not a chart archive"):
-        chart.metadata_from_archive(b"not gzip")

@@ -41,6 +41,8 @@ DEFAULT_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Signature:
+    """A commit's author or committer: name, email and time."""
+
     name: str
     email: str
     time: datetime.datetime
@@ -146,23 +148,23 @@ def _check_supported(auth: GitAuth) -> None:
         raise GitError(f"failed to configure proxy options: {unsupported}")
 
 
-_scratch = threading.local()
-_scratch_dir: str | None = None
-_scratch_lock = threading.Lock()
+_listing = threading.local()
+_listing_dir: str | None = None
+_listing_lock = threading.Lock()
 
 
-def _scratch_repo() -> pygit2.Repository:
+def _listing_repo() -> pygit2.Repository:
     """A per-thread handle on one empty bare repository, to hang anonymous remotes on."""
-    global _scratch_dir
-    repo: pygit2.Repository | None = getattr(_scratch, "repo", None)
+    global _listing_dir
+    repo: pygit2.Repository | None = getattr(_listing, "repo", None)
     if repo is None:
-        with _scratch_lock:
-            if _scratch_dir is None or not os.path.isdir(_scratch_dir):
-                _scratch_dir = tempfile.mkdtemp(prefix="gotk-git-ls-")
-                pygit2.init_repository(_scratch_dir, bare=True)
-                atexit.register(shutil.rmtree, _scratch_dir, True)
-        repo = pygit2.Repository(_scratch_dir)
-        _scratch.repo = repo
+        with _listing_lock:
+            if _listing_dir is None or not os.path.isdir(_listing_dir):
+                _listing_dir = tempfile.mkdtemp(prefix="gotk-git-ls-")
+                pygit2.init_repository(_listing_dir, bare=True)
+                atexit.register(shutil.rmtree, _listing_dir, True)
+        repo = pygit2.Repository(_listing_dir)
+        _listing.repo = repo
     return repo
 
 
@@ -179,7 +181,7 @@ def ls_remote(url: str, auth: GitAuth, *, timeout: float = DEFAULT_TIMEOUT) -> d
     callbacks.ensure_socket_timeouts(timeout)
     cb = OperationCallbacks(auth, time.monotonic() + timeout)
     try:
-        return _list(_scratch_repo().remotes.create_anonymous(url), cb)
+        return _list(_listing_repo().remotes.create_anonymous(url), cb)
     except (pygit2.GitError, callbacks.DeadlineExceeded, callbacks.AuthRejected, callbacks.TrustRejected) as exc:
         raise _error(f"unable to list remote for '{redact_url(url)}'", exc, auth, url) from None
 

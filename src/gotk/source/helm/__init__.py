@@ -1,1 +1,3 @@
-"""Helm repositories and charts for the source controller: index handling and downloads."""
+"""Helm sources: the HelmRepository (`repository_reconciler`) and HelmChart (`chart_reconciler`) reconcilers,
+index handling (`index`), downloads (`http`, `oci`, `remote`) and chart packaging (`chart`).
+"""

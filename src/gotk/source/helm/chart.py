@@ -1,8 +1,9 @@
-"""Helm chart archives: read a chart's metadata, merge values files, and package a chart directory as Helm
+"""Helm chart directories: read a chart's metadata, merge values files, and package a chart directory as Helm
 does (`<name>/...` entries in a tar.gz, `.helmignore` honoured, local `file://` dependencies included as
 sub-chart directories under `charts/`), optionally with a new version and merged values.
 
-Blocking file work, no network; errors are `ChartError` with a Flux build-failure reason.
+Blocking file work, no network; errors are `ChartError` with a Flux build-failure reason. Packaged charts
+are read by `gotk.runtime.chartarchive`.
 """
 
 from __future__ import annotations
@@ -11,77 +12,35 @@ import gzip
 import io
 import tarfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gotk.runtime import semver
+from gotk.runtime.chartarchive import (
+    CHART_PACKAGE_ERROR,
+    INVALID_CHART_REFERENCE,
+    MAX_CHART_FILE,
+    ChartError,
+    check_metadata,
+    load_yaml,
+)
 from gotk.source import ignore
 
 Obj = dict[str, Any]
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-# Flux's build error reasons
-INVALID_CHART_REFERENCE = "InvalidChartReference"
-CHART_PULL_ERROR = "ChartPullError"
-CHART_PACKAGE_ERROR = "ChartPackageError"
+# Flux's build error reasons of values files and dependencies (a chart's own are in gotk.runtime.chartarchive)
 VALUES_FILES_ERROR = "ValuesFilesError"
 DEPENDENCY_BUILD_ERROR = "DependencyBuildError"
-MAX_CHART_FILE = 5 * 1024 * 1024  # Flux's --helm-chart-file-max-size default
-
-
-class ChartError(Exception):
-    """A chart could not be read, merged or packaged; `reason` is Flux's build error reason."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-def _yaml(data: bytes, what: str) -> Any:
-    try:
-        return yaml.load(data, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise ChartError(CHART_PACKAGE_ERROR, f"{what}: invalid YAML: {str(exc).splitlines()[0]}") from None
-
-
-def check_metadata(meta: Any, where: str) -> Obj:
-    """A Chart.yaml's content, checked as Helm's loader does (name, valid semver version)."""
-    if not isinstance(meta, dict):
-        raise ChartError(INVALID_CHART_REFERENCE, f"{where}: Chart.yaml is not a mapping")
-    if not meta.get("name"):
-        raise ChartError(INVALID_CHART_REFERENCE, f"{where}: chart.metadata.name is required")
-    version = str(meta.get("version") or "")
-    try:
-        semver.parse_strict(version)
-    except semver.SemverError:
-        raise ChartError(INVALID_CHART_REFERENCE, f"{where}: chart.metadata.version '{version}' is invalid") from None
-    return meta
-
-
-def metadata_from_archive(data: bytes) -> Obj:
-    """The Chart.yaml of a packaged chart (`<name>/Chart.yaml`, the first top-level directory's)."""
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for member in tar:
-                parts = PurePosixPath(member.name).parts
-                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                    fh = tar.extractfile(member)
-                    if fh is None or member.size > MAX_CHART_FILE:
-                        break
-                    return check_metadata(_yaml(fh.read(), "Chart.yaml"), "chart archive")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ChartError(CHART_PULL_ERROR, f"not a chart archive: {exc}") from None
-    raise ChartError(CHART_PULL_ERROR, "not a chart archive: no <name>/Chart.yaml in it")
 
 
 def metadata_from_dir(chart_dir: Path) -> Obj:
     path = chart_dir / "Chart.yaml"
     if not path.is_file():
         raise ChartError(INVALID_CHART_REFERENCE, f"no Chart.yaml in chart path '{chart_dir.name}'")
-    return check_metadata(_yaml(path.read_bytes(), "Chart.yaml"), str(chart_dir.name))
+    return check_metadata(load_yaml(path.read_bytes(), "Chart.yaml"), str(chart_dir.name))
 
 
 def merge_maps(base: Mapping[str, Any], override: Mapping[str, Any]) -> Obj:
@@ -109,7 +68,7 @@ def merge_values_files(root: Path, paths: Sequence[str], *, ignore_missing: bool
             if ignore_missing:
                 continue
             raise ChartError(VALUES_FILES_ERROR, f"no values file found at path '{rel}'")
-        values = _yaml(path.read_bytes(), f"values file '{rel}'") or {}
+        values = load_yaml(path.read_bytes(), f"values file '{rel}'") or {}
         if not isinstance(values, dict):
             raise ChartError(VALUES_FILES_ERROR, f"values file '{rel}' is not a mapping")
         merged = merge_maps(merged, values)

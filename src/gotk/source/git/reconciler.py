@@ -2,8 +2,8 @@
 
 A no-change reconcile is one ref listing: when the remote revision equals the stored artifact's, the
 observed settings and included artifacts are unchanged and no (re)verification is due, nothing is
-cloned. Signature checks live in `gotk.source.gitverify`. Git work runs in threads (libgit2 releases
-the GIL). `include_watch` re-queues the GitRepositories that include one whose artifact changed.
+cloned. The steps hand on a `GitState`. Includes live in `gotk.source.git.include`, signature checks in
+`gotk.source.git.verify`. Git work runs in threads (libgit2 releases the GIL).
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import base, gitinclude, gitverify, ignore
+from gotk.runtime.secrets import SecretError, optional_secret, secret_data
+from gotk.source import base, ignore
 from gotk.source.git import auth as gitauth
 from gotk.source.git import fetcher, refs
+from gotk.source.git import include as gitinclude
+from gotk.source.git import verify as gitverify
 from gotk.source.git.errors import GitError
-from gotk.source.secrets import SecretError, optional_secret, secret_data
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
@@ -59,7 +61,18 @@ def content_config_changed(obj: Obj, includes: Sequence[Obj]) -> bool:
     return gitverify.requires_verification(obj) or gitinclude.changed(includes, status.get("includedArtifacts"))
 
 
-class GitRepositoryReconciler(base.ArtifactSource):
+@dataclasses.dataclass
+class GitState:
+    """What the GitRepository steps hand on: the included artifacts and, unless the revision is unchanged,
+    the checkout."""
+
+    includes: list[Obj] = dataclasses.field(default_factory=list)
+    unchanged: bool = False
+    checkout_dir: Path | None = None
+    commit: fetcher.CommitInfo | None = None
+
+
+class GitRepositoryReconciler(base.ArtifactSource[GitState]):
     """Turns a GitRepository into a tar.gz artifact of one commit, served by the storage server."""
 
     storage_kind = STORAGE_KIND
@@ -71,7 +84,12 @@ class GitRepositoryReconciler(base.ArtifactSource):
         super().__init__(storage)
         self.requeue_dependency = requeue_dependency
 
-    def steps(self) -> Sequence[NamedStep[Any]]:
+    def new_state(self) -> GitState:
+        """A fresh step state for one reconcile."""
+        return GitState()
+
+    def steps(self) -> Sequence[NamedStep[GitState]]:
+        """Flux's GitRepository steps: storage, source, include, artifact."""
         return (
             NamedStep("storage", self.reconcile_storage),
             NamedStep("source", self.reconcile_source),
@@ -81,16 +99,15 @@ class GitRepositoryReconciler(base.ArtifactSource):
 
     # -- steps -----------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
-        """Resolve the ref with one listing; clone only when the revision or the content config changed,
-        then verify signatures as `spec.verify` asks."""
+    async def reconcile_source(self, req: Request[GitState]) -> Result | None:
+        """Resolve the ref with one listing; clone and verify signatures only if revision or content config changed."""
         spec = req.spec
         if conditions.is_false(req.obj, sc.SOURCE_VERIFIED):
             conditions.delete(req.obj, sc.SOURCE_VERIFIED)  # a failed verification is re-evaluated
         url = str(spec.get("url") or "")
         auth = await self._auth(req, url)
         includes = await gitinclude.fetch(req, GITREPOSITORIES, requeue=self.requeue_dependency)
-        req.scratch["includes"] = includes
+        req.state.includes = includes
         if gitinclude.changed(includes, req.status.get("includedArtifacts")):
             message = "building artifact: included artifacts differ from last observed includes"
             conditions.mark_reconciling(req.obj, meta.PROGRESSING, message)
@@ -107,7 +124,7 @@ class GitRepositoryReconciler(base.ArtifactSource):
                 conditions.delete(req.obj, sc.FETCH_FAILED)
                 if gitverify.mode_of(spec) is None:
                     gitverify.clear(req)
-                req.scratch["unchanged"] = True
+                req.state.unchanged = True
                 return None
         workdir = Path(tempfile.mkdtemp(prefix="gitrepository-"))
         req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
@@ -131,8 +148,8 @@ class GitRepositoryReconciler(base.ArtifactSource):
         if sparse:
             self._check_sparse_paths(req, checkout_dir, sparse)
         await gitverify.verify_commit(req, commit)
-        req.scratch["dir"] = checkout_dir
-        req.scratch["commit"] = commit
+        req.state.checkout_dir = checkout_dir
+        req.state.commit = commit
         if not artifact or artifact.get("revision") != commit.revision:
             message = f"new upstream revision '{commit.revision}'"
             if artifact:
@@ -182,21 +199,22 @@ class GitRepositoryReconciler(base.ArtifactSource):
             if problem:
                 self._fetch_failed(req, GitError(f"failed to sparse checkout directories : {problem}"))
 
-    async def reconcile_include(self, req: Request[Any]) -> Result | None:
+    async def reconcile_include(self, req: Request[GitState]) -> Result | None:
         """Copy each included artifact (`fromPath` of it) into `toPath` of the checkout."""
-        if req.spec.get("include") and not req.scratch.get("unchanged"):
-            await gitinclude.copy(req, self.storage, req.scratch["dir"], req.scratch["includes"])
+        if req.spec.get("include") and not req.state.unchanged:
+            checkout_dir = base.required(req.state.checkout_dir, "the checkout")
+            await gitinclude.copy(req, self.storage, checkout_dir, req.state.includes)
         return None
 
-    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
+    async def reconcile_artifact(self, req: Request[GitState]) -> Result | None:
         """Archive the checkout (minus ignored files) as `<sha>.tar.gz` and record it in the status."""
-        if req.scratch.get("unchanged"):
+        if req.state.unchanged:
             artifact = req.status["artifact"]
             conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
             await self.gc(req, artifact["path"])
             return None
-        root: Path = req.scratch["dir"]
-        commit: fetcher.CommitInfo = req.scratch["commit"]
+        root = base.required(req.state.checkout_dir, "the checkout")
+        commit = base.required(req.state.commit, "the checked-out commit")
         spec = req.spec
         try:
             matcher = await asyncio.to_thread(ignore.build_matcher, root, spec.get("ignore"))
@@ -216,7 +234,7 @@ class GitRepositoryReconciler(base.ArtifactSource):
             raise GenericError(sc.ARCHIVE_OPERATION_FAILED, message) from None
         previous = (req.status.get("artifact") or {}).get("revision")
         req.status["artifact"] = dict(artifact)
-        settings = observed_settings(spec) | {"includedArtifacts": req.scratch.get("includes") or None}
+        settings = observed_settings(spec) | {"includedArtifacts": req.state.includes or None}
         for key, value in settings.items():
             if value is None:
                 req.status.pop(key, None)

@@ -13,10 +13,10 @@ from gotk.api import source_conditions as sc
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, StallingError
+from gotk.runtime.secrets import SecretError, secret_data
 from gotk.source.oci import cosign
 from gotk.source.oci.client import RegistryClient
 from gotk.source.oci.model import RegistryError
-from gotk.source.secrets import SecretError, secret_data
 
 Obj = dict[str, Any]
 

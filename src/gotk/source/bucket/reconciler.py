@@ -2,12 +2,14 @@
 
 A no-change reconcile is one bucket listing: when the index revision equals the stored artifact's
 and `spec.ignore` is unchanged, nothing is downloaded. Providers `generic` and `aws` speak S3
-through `gotk.source.objectstore.s3` (blocking, run in threads); `gcp` and `azure` stall.
+through `gotk.source.bucket.s3` (blocking, run in threads); `gcp` and `azure` stall. The steps hand on a
+`BucketState`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,10 +21,10 @@ from gotk.kube.resources import BUCKETS
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.runtime.secrets import SecretError, optional_secret
 from gotk.source import base
-from gotk.source.objectstore import index as objindex
-from gotk.source.objectstore import s3
-from gotk.source.secrets import SecretError, optional_secret
+from gotk.source.bucket import index as objindex
+from gotk.source.bucket import s3
 
 Obj = dict[str, Any]
 KIND = "Bucket"
@@ -43,7 +45,18 @@ def settings_changed(obj: Obj) -> bool:
     return (obj.get("status") or {}).get("observedIgnore") != (obj.get("spec") or {}).get("ignore")
 
 
-class BucketReconciler(base.ArtifactSource):
+@dataclasses.dataclass
+class BucketState:
+    """What the Bucket steps hand on: unless the index revision is unchanged, the downloaded objects, their
+    index and its revision."""
+
+    unchanged: bool = False
+    objects_dir: Path | None = None
+    index: objindex.Index = dataclasses.field(default_factory=dict)
+    revision: str | None = None
+
+
+class BucketReconciler(base.ArtifactSource[BucketState]):
     """Turns a Bucket into a tar.gz artifact of its (filtered) objects, served by the storage server."""
 
     storage_kind = STORAGE_KIND
@@ -51,9 +64,13 @@ class BucketReconciler(base.ArtifactSource):
     resource = BUCKETS
     condition_table = CONDITIONS
 
+    def new_state(self) -> BucketState:
+        """A fresh step state for one reconcile."""
+        return BucketState()
+
     # -- steps -----------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
+    async def reconcile_source(self, req: Request[BucketState]) -> Result | None:
         """List the bucket into an index; download the objects only when its revision or the settings changed."""
         spec = req.spec
         cfg = await self._s3_config(req)
@@ -66,7 +83,7 @@ class BucketReconciler(base.ArtifactSource):
         artifact = req.status.get("artifact")
         if artifact and objindex.revision_matches(index, artifact.get("revision")) and not settings_changed(req.obj):
             conditions.delete(req.obj, sc.FETCH_FAILED)
-            req.scratch["unchanged"] = True
+            req.state.unchanged = True
             return None
         workdir = Path(tempfile.mkdtemp(prefix=f"bucket-{req.namespace}-{req.name}-"))
         req.defer(lambda: shutil.rmtree(workdir, ignore_errors=True))
@@ -78,7 +95,7 @@ class BucketReconciler(base.ArtifactSource):
             self._fetch_failed(req, exc)
         revision = objindex.revision(index, self.storage.digest_algo)
         conditions.delete(req.obj, sc.FETCH_FAILED)
-        req.scratch.update(dir=objects_dir, index=index, revision=revision)
+        req.state.objects_dir, req.state.index, req.state.revision = objects_dir, index, revision
         if not artifact or artifact.get("revision") != revision:
             self.outdated(req, f"new upstream revision '{revision}'")
         return None
@@ -140,16 +157,16 @@ class BucketReconciler(base.ArtifactSource):
         conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.BUCKET_OPERATION_FAILED, str(exc))
         raise GenericError(sc.BUCKET_OPERATION_FAILED, str(exc)) from None
 
-    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
+    async def reconcile_artifact(self, req: Request[BucketState]) -> Result | None:
         """Archive the downloaded objects as `<hex>.tar.gz` and record the artifact in the status."""
-        if req.scratch.get("unchanged"):
+        if req.state.unchanged:
             artifact = req.status["artifact"]
             conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
             conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
             await self.gc(req, artifact["path"])
             return None
-        objects_dir: Path = req.scratch["dir"]
-        revision: str = req.scratch["revision"]
+        objects_dir = base.required(req.state.objects_dir, "the downloaded objects")
+        revision = base.required(req.state.revision, "the revision")
         artifact = await self.store(
             req,
             "archive artifact",
@@ -171,7 +188,7 @@ class BucketReconciler(base.ArtifactSource):
         conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
         conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
         if previous_digest != artifact["digest"]:
-            count, bucket = len(req.scratch["index"]), req.spec.get("bucketName", "")
+            count, bucket = len(req.state.index), req.spec.get("bucketName", "")
             message = f"stored artifact with {count} fetched files from '{bucket}' bucket"
             await self.announce(req, "NewArtifact", message, artifact)
         await self.gc(req, artifact["path"])

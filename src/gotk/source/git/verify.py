@@ -1,7 +1,7 @@
 """GitRepository `spec.verify`: which Git objects to verify (mode HEAD/head, Tag, TagAndHEAD),
 the trusted keys from the referenced Secret (`*.asc` PGP key rings, `*.sshpub` SSH keys; other
 keys count as PGP key rings, as in Flux), and the SourceVerified condition with Flux's reasons
-and messages. Called by `gotk.source.gitrepository` after a checkout.
+and messages. Called by `gotk.source.git.reconciler` after a checkout.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from gotk.api import source_conditions as sc
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, StallingError
+from gotk.runtime.secrets import SecretError, secret_data
 from gotk.source.git import signatures
 from gotk.source.git.fetcher import CommitInfo
-from gotk.source.secrets import SecretError, secret_data
 
 __all__ = [
     "MODE_HEAD",

@@ -2,8 +2,8 @@
 
 Pure functions, no I/O. `build_index` filters a bucket listing (directory markers, the root
 `.sourceignore`, ignore rules) and refuses keys that are not safe relative paths; `revision` is
-Flux's digest of the sorted `<key> <etag>` lines. Used by `gotk.source.objectstore.s3` and the
-Bucket reconciler (`gotk.source.bucket`).
+Flux's digest of the sorted `<key> <etag>` lines. Used by `gotk.source.bucket.s3` and the
+Bucket reconciler (`gotk.source.bucket.reconciler`).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from minio.credentials.providers import IamAwsProvider
 from minio.error import MinioException, S3Error
 
 from gotk.source import ignore
-from gotk.source.objectstore import index as idx
+from gotk.source.bucket import index as idx
 
 __all__ = [
     "AUTH_ERROR_CODES",

@@ -6,12 +6,14 @@ chart directory `spec.chart` of the source artifact is packaged (`.helmignore`, 
 `valuesFiles` are merged into the chart's values.yaml. The artifact is `<chart>-<version>.tgz`, its revision
 the chart version (`+<generation>` with values files from a HelmRepository, `+<source revision[:12]>` with
 the Revision strategy), and `status.url` the stable `latest.tar.gz` link. Nothing is fetched or written when
-the source revision, the resolved version and the generation are unchanged.
+the source revision, the resolved version and the generation are unchanged. The steps hand on a
+`HelmChartState`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,16 +24,25 @@ from gotk.api import source_v1_helm
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import BUCKETS, GITREPOSITORIES, HELMCHARTS, HELMREPOSITORIES, Resource
 from gotk.runtime import artifacts, conditions
+from gotk.runtime.chartarchive import (
+    CHART_PACKAGE_ERROR,
+    CHART_PULL_ERROR,
+    INVALID_CHART_REFERENCE,
+    ChartError,
+    metadata_from_archive,
+)
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
-from gotk.source import base, verification
+from gotk.source import base
 from gotk.source.helm import chart as helmchart
 from gotk.source.helm import http as helmhttp
 from gotk.source.helm import index as helmindex
 from gotk.source.helm import oci as helmoci
 from gotk.source.helm import remote
-from gotk.source.helmrepository import is_oci
+from gotk.source.helm.repository_reconciler import is_oci
+from gotk.source.oci import verify as verification
 from gotk.source.oci.model import RegistryError
+from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
 KIND = "HelmChart"
@@ -61,7 +72,35 @@ def revision_digest(revision: str) -> str:
     return revision.rpartition(":")[2] or revision
 
 
-class HelmChartReconciler(base.ArtifactSource):
+@dataclasses.dataclass
+class HelmChartState:
+    """What the HelmChart steps hand on: the source artifact's revision and, unless the chart is unchanged,
+    the pulled or packaged chart with its revision, the event's reason and verb and the values files found."""
+
+    unchanged: bool = False
+    source_revision: str | None = None
+    chart: Path | None = None
+    revision: str | None = None
+    reason: str = ""
+    verb: str = ""
+    observed_values: list[str] | None = None
+
+    def built(
+        self,
+        chart: Path,
+        revision: str,
+        reason: str,
+        verb: str,
+        *,
+        observed_values: list[str] | None,
+        source_revision: str | None,
+    ) -> None:
+        """Record the pulled or packaged chart for the artifact step."""
+        self.chart, self.revision, self.reason, self.verb = chart, revision, reason, verb
+        self.observed_values, self.source_revision = observed_values, source_revision
+
+
+class HelmChartReconciler(base.ArtifactSource[HelmChartState]):
     """Pulls or packages a Helm chart into a `.tgz` artifact served by the storage server."""
 
     storage_kind = STORAGE_KIND
@@ -69,17 +108,22 @@ class HelmChartReconciler(base.ArtifactSource):
     resource = HELMCHARTS
     condition_table = CONDITIONS
 
-    def __init__(self, storage: Any, *, requeue_dependency: float = 30.0) -> None:
+    def __init__(self, storage: Storage, *, requeue_dependency: float = 30.0) -> None:
         super().__init__(storage)
         self.requeue_dependency = requeue_dependency
 
+    def new_state(self) -> HelmChartState:
+        """A fresh step state for one reconcile."""
+        return HelmChartState()
+
     # -- source --------------------------------------------------------------------------------------
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
+    async def reconcile_source(self, req: Request[HelmChartState]) -> Result | None:
+        """Get the source, then pull (HelmRepository) or package (Git, Bucket) the chart unless it is unchanged."""
         kind, namespace, name = source_key(req.obj)
         resource = SOURCES.get(kind)
         if resource is None:
-            self._stall(req, sc.FETCH_FAILED, helmchart.INVALID_CHART_REFERENCE, f"unsupported source kind '{kind}'")
+            self._stall(req, sc.FETCH_FAILED, INVALID_CHART_REFERENCE, f"unsupported source kind '{kind}'")
         try:
             source = await req.client.get(resource, name, namespace)
         except ApiError as exc:
@@ -105,15 +149,16 @@ class HelmChartReconciler(base.ArtifactSource):
             message = f"failed to construct Helm client's TLS config or credentials: {exc}"
             conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
             raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
-        except helmchart.ChartError as exc:
-            if exc.reason == helmchart.INVALID_CHART_REFERENCE:
+        except ChartError as exc:
+            if exc.reason == INVALID_CHART_REFERENCE:
                 self._stall(req, sc.BUILD_FAILED, exc.reason, f"invalid chart reference: {exc}")
             conditions.mark_true(req.obj, sc.BUILD_FAILED, exc.reason, str(exc))
             raise GenericError(exc.reason, str(exc)) from None
         conditions.delete(req.obj, sc.BUILD_FAILED)
         return None
 
-    def _unchanged(self, req: Request[Any], revision: str, source_revision: str | None) -> bool:
+    def _unchanged(self, req: Request[HelmChartState], revision: str, source_revision: str | None) -> bool:
+        """Whether the stored artifact is `revision` of this chart and generation; if so, the state says so."""
         artifact = req.status.get("artifact") or {}
         same = (
             artifact.get("revision") == revision
@@ -121,10 +166,13 @@ class HelmChartReconciler(base.ArtifactSource):
             and req.status.get("observedChartName") == req.spec.get("chart")
         )
         if same:
-            req.scratch.update(unchanged=True, source_revision=source_revision)
+            req.state.unchanged, req.state.source_revision = True, source_revision
         return same
 
-    async def _from_repository(self, req: Request[Any], repo: Obj, repo_artifact: Obj, workdir: Path) -> None:
+    async def _from_repository(
+        self, req: Request[HelmChartState], repo: Obj, repo_artifact: Obj, workdir: Path
+    ) -> None:
+        """Pick the chart version in the HelmRepository's stored index and download it."""
         spec = req.spec
         name = str(spec.get("chart") or "")
         try:
@@ -132,9 +180,9 @@ class HelmChartReconciler(base.ArtifactSource):
             index = await asyncio.to_thread(helmindex.load, data)
             entry = helmindex.select(index, name, spec.get("version"))
         except (OSError, helmindex.IndexFormatError) as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to load repository index: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to load repository index: {exc}") from None
         except helmindex.ChartNotFoundError as exc:
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, str(exc)) from None
+            raise ChartError(INVALID_CHART_REFERENCE, str(exc)) from None
         version = str(entry["version"])
         values_files = list(spec.get("valuesFiles") or [])
         revision = f"{version}+{req.generation}" if values_files else version
@@ -147,12 +195,13 @@ class HelmChartReconciler(base.ArtifactSource):
         try:
             tgz = await helmhttp.download(opts, url, max_size=helmindex.MAX_CHART_SIZE)
         except helmhttp.HelmFetchError as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
         path = workdir / f"{name}-{version}.tgz"
         await asyncio.to_thread(path.write_bytes, tgz)
         await self._pulled(req, path, helmhttp.redact(url), revision, repo_artifact["revision"])
 
-    async def _from_oci(self, req: Request[Any], repo: Obj, workdir: Path) -> None:
+    async def _from_oci(self, req: Request[HelmChartState], repo: Obj, workdir: Path) -> None:
+        """Pick the chart version among the OCI repository's tags, verify it as `spec.verify` asks, and pull it."""
         spec = req.spec
         name = str(spec.get("chart") or "")
         registry, repository = await remote.oci_client(
@@ -162,9 +211,9 @@ class HelmChartReconciler(base.ArtifactSource):
             tags = await asyncio.to_thread(registry.list_tags, repository)
             version, tag = helmoci.select_tag(tags, name, spec.get("version"))
         except RegistryError as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to list chart versions: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to list chart versions: {exc}") from None
         except helmindex.ChartNotFoundError as exc:
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, str(exc)) from None
+            raise ChartError(INVALID_CHART_REFERENCE, str(exc)) from None
         revision = f"{version}+{req.generation}" if spec.get("valuesFiles") else version
         unchanged = self._unchanged(req, revision, None)
         verify = spec.get("verify")
@@ -176,7 +225,7 @@ class HelmChartReconciler(base.ArtifactSource):
             try:
                 digest = await asyncio.to_thread(registry.resolve, repository, tag)
             except RegistryError as exc:
-                raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to resolve chart: {exc}") from None
+                raise ChartError(CHART_PULL_ERROR, f"failed to resolve chart: {exc}") from None
             await verification.verify_cosign(req, registry, repository, digest, version, verify)
         if unchanged:
             return
@@ -184,19 +233,19 @@ class HelmChartReconciler(base.ArtifactSource):
         try:
             await asyncio.to_thread(helmoci.pull_tag, registry, repository, tag, path)
         except RegistryError as exc:
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
+            raise ChartError(CHART_PULL_ERROR, f"failed to pull chart: {exc}") from None
         await self._pulled(req, path, f"oci://{registry.registry}/{repository}:{tag}", revision, None)
 
     async def _pulled(
-        self, req: Request[Any], path: Path, where: str, revision: str, source_revision: str | None
+        self, req: Request[HelmChartState], path: Path, where: str, revision: str, source_revision: str | None
     ) -> None:
         """Check a pulled chart archive; repackage it with the values files when there are any."""
         spec = req.spec
         name = str(spec.get("chart") or "")
-        chart_meta = await asyncio.to_thread(helmchart.metadata_from_archive, path.read_bytes())
+        chart_meta = await asyncio.to_thread(metadata_from_archive, path.read_bytes())
         if chart_meta.get("name") != name:
             message = f"chart archive at {where} is chart '{chart_meta.get('name')}', not '{name}'"
-            raise helmchart.ChartError(helmchart.CHART_PULL_ERROR, message)
+            raise ChartError(CHART_PULL_ERROR, message)
         reason, verb, observed = PULL_SUCCEEDED, "pulled", None
         values_files = list(spec.get("valuesFiles") or [])
         if values_files:
@@ -205,23 +254,17 @@ class HelmChartReconciler(base.ArtifactSource):
                 self._repackage, path, path.parent, revision, values_files, ignore_missing
             )
             reason, verb = PACKAGE_SUCCEEDED, "packaged"
-        req.scratch.update(
-            chart=path,
-            revision=revision,
-            reason=reason,
-            verb=verb,
-            observed_values=observed,
-            source_revision=source_revision,
-        )
+        req.state.built(path, revision, reason, verb, observed_values=observed, source_revision=source_revision)
 
     def _repackage(
         self, path: Path, workdir: Path, version: str, values_files: list[str], ignore_missing: bool
     ) -> tuple[Path, list[str] | None]:
+        """Unpack a pulled chart and package it again with the merged values files."""
         extracted = workdir / "pulled"
         artifacts.safe_extract(path, extracted, max_size=helmindex.MAX_CHART_SIZE * 10)
         dirs = [d for d in extracted.iterdir() if d.is_dir()]
         if len(dirs) != 1:
-            raise helmchart.ChartError(helmchart.CHART_PACKAGE_ERROR, "chart archive has no single chart directory")
+            raise ChartError(CHART_PACKAGE_ERROR, "chart archive has no single chart directory")
         return self._package(dirs[0], extracted, workdir, version, values_files, ignore_missing, values_root=dirs[0])
 
     def _package(
@@ -235,6 +278,7 @@ class HelmChartReconciler(base.ArtifactSource):
         *,
         values_root: Path,
     ) -> tuple[Path, list[str] | None]:
+        """Package a chart directory (with the merged values files); return it and the values files found."""
         values = None
         observed: list[str] | None = None
         if values_files:
@@ -243,7 +287,8 @@ class HelmChartReconciler(base.ArtifactSource):
         path, _ = helmchart.package_dir(chart_dir, workdir / "out", root=root, version=version, values=values)
         return path, observed
 
-    async def _from_tarball(self, req: Request[Any], source_artifact: Obj, workdir: Path) -> None:
+    async def _from_tarball(self, req: Request[HelmChartState], source_artifact: Obj, workdir: Path) -> None:
+        """Package the chart directory `spec.chart` of a GitRepository's or Bucket's artifact."""
         spec = req.spec
         source_revision = str(source_artifact.get("revision") or "")
         if (
@@ -257,13 +302,13 @@ class HelmChartReconciler(base.ArtifactSource):
         try:
             await asyncio.to_thread(artifacts.safe_extract, archive, root)
         except (OSError, artifacts.UnsafeArchiveError) as exc:
-            raise helmchart.ChartError(helmchart.CHART_PACKAGE_ERROR, f"failed to extract source: {exc}") from None
+            raise ChartError(CHART_PACKAGE_ERROR, f"failed to extract source: {exc}") from None
         rel = str(spec.get("chart") or "").strip()
         chart_dir = (root / rel.lstrip("/")).resolve()
         if not chart_dir.is_relative_to(root.resolve()):
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, f"chart path '{rel}' leaves the source")
+            raise ChartError(INVALID_CHART_REFERENCE, f"chart path '{rel}' leaves the source")
         if not chart_dir.is_dir():
-            raise helmchart.ChartError(helmchart.INVALID_CHART_REFERENCE, f"no chart directory at path '{rel}'")
+            raise ChartError(INVALID_CHART_REFERENCE, f"no chart directory at path '{rel}'")
         chart_meta = await asyncio.to_thread(helmchart.metadata_from_dir, chart_dir)
         metadata: list[str] = []
         if spec.get("reconcileStrategy") == "Revision":
@@ -278,13 +323,8 @@ class HelmChartReconciler(base.ArtifactSource):
         path, observed = await asyncio.to_thread(
             self._package, chart_dir, root, workdir, version, values_files, ignore_missing, values_root=root
         )
-        req.scratch.update(
-            chart=path,
-            revision=version,
-            reason=PACKAGE_SUCCEEDED,
-            verb="packaged",
-            observed_values=observed,
-            source_revision=source_revision,
+        req.state.built(
+            path, version, PACKAGE_SUCCEEDED, "packaged", observed_values=observed, source_revision=source_revision
         )
 
     def _stall(self, req: Request[Any], condition: str, reason: str, message: str) -> NoReturn:
@@ -293,16 +333,18 @@ class HelmChartReconciler(base.ArtifactSource):
 
     # -- artifact ------------------------------------------------------------------------------------
 
-    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
+    async def reconcile_artifact(self, req: Request[HelmChartState]) -> Result | None:
+        """Store the chart as `<name>-<version>.tgz`, point `latest.tar.gz` at it and record the observed fields."""
         spec = req.spec
-        if req.scratch.get("unchanged"):
+        state = req.state
+        if state.unchanged:
             artifact = req.status["artifact"]
             message = f"{self._verb(req)} '{spec.get('chart')}' chart with version '{artifact['revision']}'"
             reason = PULL_SUCCEEDED if self._verb(req) == "pulled" else PACKAGE_SUCCEEDED
         else:
-            path: Path = req.scratch["chart"]
-            revision: str = req.scratch["revision"]
-            name = str(helmchart.metadata_from_archive(path.read_bytes())["name"])
+            path = base.required(state.chart, "the chart")
+            revision = base.required(state.revision, "the chart revision")
+            name = str(metadata_from_archive(path.read_bytes())["name"])
             if revision != req.status.get("artifact", {}).get("revision"):
                 self.outdated(req, f"new chart version '{revision}'", NEW_CHART)
             artifact = await self.store(
@@ -317,17 +359,17 @@ class HelmChartReconciler(base.ArtifactSource):
                 revision=revision,
             )
             req.status["artifact"] = artifact
-            reason = req.scratch["reason"]
-            message = f"{req.scratch['verb']} '{name}' chart with version '{revision}'"
+            reason = state.reason
+            message = f"{state.verb} '{name}' chart with version '{revision}'"
             await self.announce(req, reason, message, artifact)
-            observed = req.scratch.get("observed_values")
+            observed = state.observed_values
             if observed is None:
                 req.status.pop("observedValuesFiles", None)
             else:
                 req.status["observedValuesFiles"] = observed
         req.status["observedChartName"] = spec.get("chart")
-        if req.scratch.get("source_revision"):
-            req.status["observedSourceArtifactRevision"] = req.scratch["source_revision"]
+        if state.source_revision:
+            req.status["observedSourceArtifactRevision"] = state.source_revision
         else:
             req.status.pop("observedSourceArtifactRevision", None)
         await self.link(req, artifact, LATEST_LINK)
@@ -338,6 +380,7 @@ class HelmChartReconciler(base.ArtifactSource):
         return None
 
     def _verb(self, req: Request[Any]) -> str:
+        """How the chart came to be: pulled as is, or packaged (from a source, or with values files)."""
         kind = source_key(req.obj)[0]
         return "pulled" if kind == "HelmRepository" and not req.spec.get("valuesFiles") else "packaged"
 

@@ -1,7 +1,7 @@
 """GitRepository `spec.include`: look up the included GitRepositories' artifacts (Flux's
 fetchIncludes), copy `fromPath` of each into `toPath` of the checkout from local storage, and
 `watch`, the informer handler that re-queues includers when an included artifact changes.
-Called by `gotk.source.gitrepository`.
+Called by `gotk.source.git.reconciler`.
 """
 
 from __future__ import annotations

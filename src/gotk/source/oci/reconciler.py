@@ -2,12 +2,14 @@
 
 A no-change reconcile is one manifest HEAD (plus a tag listing for semver refs): when the remote
 revision equals the stored artifact's and `ignore`/`layerSelector` are unchanged, no layer is
-downloaded. Registry I/O is blocking and runs in threads (`gotk.source.oci.client`).
+downloaded. The steps hand on an `OCIState`. Registry I/O is blocking and runs in threads
+(`gotk.source.oci.client`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import shutil
 import tempfile
@@ -20,8 +22,10 @@ from gotk.kube.resources import OCIREPOSITORIES
 from gotk.runtime import artifacts, conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.source import base, ignore, ociremote, verification
+from gotk.source import base, ignore
 from gotk.source.oci import refs, spec
+from gotk.source.oci import remote as ociremote
+from gotk.source.oci import verify as verification
 from gotk.source.oci.client import RegistryClient
 from gotk.source.oci.model import Descriptor, Manifest, RegistryError
 from gotk.source.storage import ArtifactDict, artifact_dir
@@ -70,13 +74,30 @@ def _fail(req: Request[Any], reason: str, message: str, *, condition: str = sc.F
     raise GenericError(reason, message)
 
 
-class OCIRepositoryReconciler(base.ArtifactSource):
+@dataclasses.dataclass
+class OCIState:
+    """What the OCIRepository steps hand on: the revision and, unless it is unchanged, the pulled layer (the
+    blob for `copy`, its extracted content for `extract`) and the manifest's annotations."""
+
+    revision: str | None = None
+    unchanged: bool = False
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    blob: Path | None = None
+    content: Path | None = None
+    operation: str = ""
+
+
+class OCIRepositoryReconciler(base.ArtifactSource[OCIState]):
     """Turns an OCIRepository into a tar.gz artifact of one OCI artifact layer."""
 
     storage_kind = STORAGE_KIND
     spec_model = source_v1.OCIRepositorySpec
     resource = OCIREPOSITORIES
     condition_table = CONDITIONS
+
+    def new_state(self) -> OCIState:
+        """A fresh step state for one reconcile."""
+        return OCIState()
 
     def stored_message(self, revision: str) -> str:
         return stored_message(revision)
@@ -101,7 +122,7 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(artifact["revision"]))
         return None
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
+    async def reconcile_source(self, req: Request[OCIState]) -> Result | None:
         """Resolve the ref to a digest; pull and unpack the layer only when something changed."""
         spec_ = req.spec
         url = str(spec_.get("url") or "")
@@ -154,17 +175,17 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         ) != req.obj["metadata"].get("generation"):
             await verification.verify_cosign(req, client, repo.repository, digest, revision, verify)
 
-        req.scratch["revision"] = revision
+        req.state.revision = revision
         if has_revision and not settings_changed(req.obj):
             conditions.delete(req.obj, sc.FETCH_FAILED)
-            req.scratch["unchanged"] = True
+            req.state.unchanged = True
             return None
         await self._pull(req, client, repo, digest, url)
         conditions.delete(req.obj, sc.FETCH_FAILED)
         return None
 
     async def _pull(
-        self, req: Request[Any], client: RegistryClient, repo: refs.Reference, digest: str, url: str
+        self, req: Request[OCIState], client: RegistryClient, repo: refs.Reference, digest: str, url: str
     ) -> None:
         """Fetch the manifest and the selected layer; extract it, or keep it for `copy`."""
         try:
@@ -196,12 +217,13 @@ class OCIRepositoryReconciler(base.ArtifactSource):
                 await asyncio.to_thread(artifacts.safe_extract, blob, content, max_size=None)
             except (artifacts.ArtifactError, OSError) as exc:
                 _fail(req, sc.OCI_LAYER_OPERATION_FAILED, f"failed to extract layer contents from artifact: {exc}")
-        req.scratch.update(metadata=manifest.annotations, blob=blob, content=content, operation=operation)
+        req.state.metadata = dict(manifest.annotations)
+        req.state.blob, req.state.content, req.state.operation = blob, content, operation
 
-    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
+    async def reconcile_artifact(self, req: Request[OCIState]) -> Result | None:
         """Archive the layer contents (minus ignored files), or copy the layer, as `<digest>.tar.gz`."""
-        revision: str = req.scratch["revision"]
-        if req.scratch.get("unchanged"):
+        revision = base.required(req.state.revision, "the revision")
+        if req.state.unchanged:
             conditions.delete(req.obj, sc.ARTIFACT_OUTDATED)
             conditions.mark_true(req.obj, sc.ARTIFACT_IN_STORAGE, meta.SUCCEEDED, stored_message(revision))
             await self.gc(req, req.status["artifact"]["path"])
@@ -209,12 +231,13 @@ class OCIRepositoryReconciler(base.ArtifactSource):
         filename = f"{revision.rsplit('@', 1)[-1]}.tar.gz"
         ns, name = req.namespace, req.name
         try:
-            if req.scratch["operation"] == "copy":
+            if req.state.operation == "copy":
+                blob = base.required(req.state.blob, "the layer blob")
                 artifact = await asyncio.to_thread(
-                    self.storage.copy_file, req.scratch["blob"], STORAGE_KIND, ns, name, filename, revision=revision
+                    self.storage.copy_file, blob, STORAGE_KIND, ns, name, filename, revision=revision
                 )
             else:
-                content: Path = req.scratch["content"]
+                content = base.required(req.state.content, "the layer content")
                 matcher = await asyncio.to_thread(ignore.build_matcher, content, req.spec.get("ignore"))
                 artifact = await asyncio.to_thread(
                     self.storage.archive_dir,
@@ -227,10 +250,10 @@ class OCIRepositoryReconciler(base.ArtifactSource):
                     revision=revision,
                 )
         except (OSError, ValueError) as exc:
-            verb = "copy" if req.scratch["operation"] == "copy" else "archive"
+            verb = "copy" if req.state.operation == "copy" else "archive"
             message = f"unable to {verb} artifact to storage: {exc}"
             _fail(req, sc.ARCHIVE_OPERATION_FAILED, message, condition=sc.STORAGE_OPERATION_FAILED)
-        metadata: dict[str, str] = req.scratch["metadata"]
+        metadata = req.state.metadata
         if metadata:
             artifact["metadata"] = metadata
         previous_digest = (req.status.get("artifact") or {}).get("digest")

@@ -3,12 +3,14 @@
 A `default` (HTTP/S) repository's `index.yaml` is fetched (basic auth, TLS), checked, and stored as it was
 fetched as `index-<hex>.yaml`; its digest is the revision, and `status.url` is the stable `index.yaml` link
 beside it. An unchanged index writes nothing. An `oci` repository is a static data container for HelmCharts:
-the controller leaves it alone (no finalizer, no status), as Flux does.
+the controller leaves it alone (no finalizer, no status), as Flux does. The steps hand on a
+`HelmRepositoryState`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -19,10 +21,10 @@ from gotk.kube.resources import HELMREPOSITORIES
 from gotk.runtime import conditions
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
+from gotk.runtime.secrets import SecretError, optional_secret
 from gotk.source import base
 from gotk.source.helm import http as helmhttp
 from gotk.source.helm import index as helmindex
-from gotk.source.secrets import SecretError, optional_secret
 
 Obj = dict[str, Any]
 KIND = "HelmRepository"
@@ -46,7 +48,18 @@ def human_size(size: int) -> str:
     return f"{value:.4g}GB"
 
 
-class HelmRepositoryReconciler(base.ArtifactSource):
+@dataclasses.dataclass
+class HelmRepositoryState:
+    """What the HelmRepository steps hand on: the fetched index as fetched, its revision and chart count, and
+    whether the revision is unchanged."""
+
+    data: bytes | None = None
+    revision: str | None = None
+    unchanged: bool = False
+    charts: int = 0
+
+
+class HelmRepositoryReconciler(base.ArtifactSource[HelmRepositoryState]):
     """Turns a Helm HTTP/S repository's index into an artifact served by the storage server."""
 
     storage_kind = STORAGE_KIND
@@ -54,11 +67,15 @@ class HelmRepositoryReconciler(base.ArtifactSource):
     resource = HELMREPOSITORIES
     condition_table = CONDITIONS
 
+    def new_state(self) -> HelmRepositoryState:
+        """A fresh step state for one reconcile."""
+        return HelmRepositoryState()
+
     def static(self, obj: Obj) -> bool:
         """OCI repositories are data containers: no finalizer, no status, nothing to reconcile."""
         return is_oci(obj)
 
-    async def reconcile_source(self, req: Request[Any]) -> Result | None:
+    async def reconcile_source(self, req: Request[HelmRepositoryState]) -> Result | None:
         """Fetch and check the index; note when its revision differs from the stored artifact's."""
         opts = await self._options(req)
         try:
@@ -70,15 +87,16 @@ class HelmRepositoryReconciler(base.ArtifactSource):
             self._failed(req, f"failed to load Helm repository from index YAML: {exc}")
         revision = f"sha256:{hashlib.sha256(data).hexdigest()}"
         conditions.delete(req.obj, sc.FETCH_FAILED)
-        req.scratch.update(data=data, revision=revision, charts=len(index["entries"]))
+        req.state.data, req.state.revision, req.state.charts = data, revision, len(index["entries"])
         artifact = req.status.get("artifact")
         if artifact and artifact.get("revision") == revision:
-            req.scratch["unchanged"] = True
+            req.state.unchanged = True
             return None
         self.outdated(req, f"new index revision '{revision}'")
         return None
 
     async def _options(self, req: Request[Any]) -> helmhttp.HelmHTTPOptions:
+        """The HTTP options of the repository: its URL (http or https only), credentials and TLS from Secrets."""
         spec = req.spec
         url = str(spec.get("url") or "")
         scheme = urlsplit(url).scheme
@@ -107,13 +125,13 @@ class HelmRepositoryReconciler(base.ArtifactSource):
         conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.INDEXATION_FAILED, message)
         raise GenericError(sc.INDEXATION_FAILED, message) from None
 
-    async def reconcile_artifact(self, req: Request[Any]) -> Result | None:
+    async def reconcile_artifact(self, req: Request[HelmRepositoryState]) -> Result | None:
         """Store the index as fetched as `index-<hex>.yaml` and point `index.yaml` at it."""
-        revision: str = req.scratch["revision"]
-        if req.scratch.get("unchanged"):
+        revision = base.required(req.state.revision, "the index revision")
+        if req.state.unchanged:
             artifact = req.status["artifact"]
         else:
-            data: bytes = req.scratch["data"]
+            data = base.required(req.state.data, "the fetched index")
             filename = f"index-{revision.partition(':')[2]}.yaml"
             artifact = await self.store(
                 req,
