@@ -3,7 +3,7 @@
 Fetches the Kustomization from the cluster (or reads --kustomization-file; with --dry-run no cluster is
 contacted and substituteFrom variables are skipped), builds --path with its spec and prints the
 multi-document YAML, SOPS-encrypted Secret values masked. Flags and messages follow flux2's
-cmd/flux/build_kustomization.go; the build itself lives in gotk.cli.localbuild.
+cmd/flux/build_kustomization.go; the build itself lives in gotk.cli.engines.localbuild.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from gotk.cli import goflags, kubeclient, localbuild
+from gotk.cli import goflags, kubeclient
 from gotk.cli.context import Globals
+from gotk.cli.engines import localbuild
 from gotk.cli.flags import AliasGroup, timeout_seconds, with_globals
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client

@@ -18,11 +18,12 @@ from typing import Any, TypeVar
 
 import click
 
-from gotk.cli import gitsecret, goflags, kubeclient, manifest, output, readiness
+from gotk.cli import goflags, kubeclient, output, readiness
 from gotk.cli.context import Globals
+from gotk.cli.engines import gitsecret, manifest
+from gotk.cli.engines.manifest import Obj
 from gotk.cli.flags import timeout_seconds
 from gotk.cli.kinds_cli import Noun, dig
-from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError, success
 from gotk.kube.client import Client
 from gotk.kube.resources import SECRETS, Resource

@@ -14,9 +14,9 @@ import click
 from gotk.cli import create_common, goflags, kinds_cli, kubeclient, output
 from gotk.cli.context import Globals
 from gotk.cli.create_common import create_options
+from gotk.cli.engines.manifest import Obj
 from gotk.cli.flags import timeout_seconds, with_globals
 from gotk.cli.kinds_cli import dig, text
-from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
 

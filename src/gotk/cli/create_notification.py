@@ -21,9 +21,9 @@ from gotk.api.notification_v1 import ReceiverType
 from gotk.cli import create_common, goflags, kinds_cli, output
 from gotk.cli.context import Globals
 from gotk.cli.create_common import create_options
+from gotk.cli.engines.manifest import Obj
 from gotk.cli.flags import with_globals
 from gotk.cli.kinds_cli import dig, text
-from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError
 
 RECEIVER_TYPES = tuple(t for t in get_args(ReceiverType) if t != "generic-oidc")

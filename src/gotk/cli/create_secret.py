@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
-from gotk.cli import create_common, gitsecret, goflags, helmsecret, kubeclient, manifest, output
+from gotk.cli import create_common, goflags, kubeclient, output
 from gotk.cli.context import Globals
 from gotk.cli.create_common import create_options
+from gotk.cli.engines import gitsecret, helmsecret, manifest
 from gotk.cli.flags import AliasGroup, with_globals
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client

@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 
 import click
 
-from gotk.cli import create_common, gitsecret, goflags, kinds_cli, kubeclient, manifest, output, prompt
+from gotk.cli import create_common, goflags, kinds_cli, kubeclient, output, prompt
 from gotk.cli.context import Globals
 from gotk.cli.create_common import CreateArgs, create_options, fetch_timeout_option
+from gotk.cli.engines import gitsecret, manifest
+from gotk.cli.engines.manifest import Obj
 from gotk.cli.flags import timeout_seconds, with_globals
-from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
 

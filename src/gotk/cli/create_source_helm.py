@@ -15,12 +15,13 @@ from typing import Any
 
 import click
 
-from gotk.cli import create_common, gitsecret, goflags, helmsecret, kinds_cli, kubeclient, output
+from gotk.cli import create_common, goflags, kinds_cli, kubeclient, output
 from gotk.cli.context import Globals
 from gotk.cli.create_common import CreateArgs, create_options, fetch_timeout_option
 from gotk.cli.create_source import local_ref, verification, verify_options
+from gotk.cli.engines import gitsecret, helmsecret
+from gotk.cli.engines.manifest import Obj
 from gotk.cli.flags import timeout_seconds, with_globals
-from gotk.cli.manifest import Obj
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
 

@@ -1,7 +1,7 @@
 """`flux diff kustomization NAME --path DIR`: preview what applying local manifests would change.
 
 Builds --path like `flux build kustomization`, then server-side dry-runs every object and prints
-flux's report (gotk.cli.kdiff). Exit status as flux2's cmd/flux/diff_kustomization.go: 0 when nothing
+flux's report (gotk.cli.engines.kdiff). Exit status as flux2's cmd/flux/diff_kustomization.go: 0 when nothing
 differs, 1 when something would change (with a ⚠️ line), 2 when the diff itself failed.
 """
 
@@ -15,9 +15,10 @@ from typing import Any, NoReturn
 
 import click
 
-from gotk.cli import goflags, kdiff, kubeclient, localbuild, output
+from gotk.cli import goflags, kubeclient, output
 from gotk.cli.build import common_options, parse_local_sources
 from gotk.cli.context import Globals
+from gotk.cli.engines import kdiff, localbuild
 from gotk.cli.flags import AliasGroup, timeout_seconds, with_globals
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client

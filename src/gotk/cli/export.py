@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import click
 
-from gotk.cli import goflags, kinds_cli, kubeclient, manifest, readiness
+from gotk.cli import goflags, kinds_cli, kubeclient, readiness
 from gotk.cli.context import Globals
+from gotk.cli.engines import manifest
 from gotk.cli.flags import AliasGroup, with_globals
 from gotk.cli.kinds_cli import Noun, Obj, dig, text
 from gotk.cli.output import CommandError

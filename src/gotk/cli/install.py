@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from gotk.cli import check, kubeclient, output
-from gotk.cli import install_manifests as manifests
 from gotk.cli.context import Globals
+from gotk.cli.engines import install_manifests as manifests
 from gotk.cli.flags import timeout_seconds, with_globals
 from gotk.cli.kinds_cli import dig, find_condition, text
 from gotk.cli.output import CommandError

@@ -20,8 +20,8 @@ import yaml
 
 from gotk.cli import goyaml, kubeclient
 from gotk.cli.context import Globals
+from gotk.cli.engines.kdiff import Meta, fmt_meta, parse_id
 from gotk.cli.flags import AliasGroup, with_globals
-from gotk.cli.kdiff import Meta, fmt_meta, parse_id
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError

@@ -14,15 +14,12 @@ import asyncio
 import base64
 import functools
 import shutil
-import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-
-import yaml
 
 from gotk.api import helm_conditions as hc
 from gotk.api import helm_v2, meta
@@ -32,7 +29,7 @@ from gotk.helm import values as hv
 from gotk.helm.lib import HelmActionError, HelmLib, Options, Release, ReleaseNotFoundError, Target
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES, SECRETS
-from gotk.runtime import artifacts, conditions
+from gotk.runtime import artifacts, chartarchive, conditions
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
@@ -85,19 +82,6 @@ class ReleaseState:
 
 
 Req = Request[ReleaseState]
-
-
-def chart_metadata(path: Path) -> Obj:
-    """The Chart.yaml of a packaged chart (`<name>/Chart.yaml`)."""
-    with tarfile.open(path, "r:gz") as tar:
-        for member in tar:
-            parts = member.name.split("/")
-            if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                fh = tar.extractfile(member)
-                data = yaml.safe_load(fh.read() if fh else b"") or {}
-                if isinstance(data, dict) and data.get("name") and data.get("version"):
-                    return data
-    raise ValueError("not a Helm chart archive: no <name>/Chart.yaml with a name and a version")
 
 
 class HelmReleaseReconciler:
@@ -178,8 +162,8 @@ class HelmReleaseReconciler:
         path = workdir / "chart.tgz"
         try:
             await artifacts.download(str(artifact["url"]), str(artifact["digest"]), path, max_size=MAX_CHART, retries=0)
-            chart = await asyncio.to_thread(chart_metadata, path)
-        except (OSError, ValueError, artifacts.ArtifactError) as exc:
+            chart = await asyncio.to_thread(lambda: chartarchive.metadata_from_archive(path.read_bytes()))
+        except (OSError, chartarchive.ChartError, artifacts.ArtifactError) as exc:
             raise GenericError(hc.ARTIFACT_FAILED, f"failed to fetch the chart of {where}: {exc}") from None
         req.state.chart_path, req.state.chart = path, chart
         return None

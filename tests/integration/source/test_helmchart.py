@@ -24,10 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gotk.api import meta
 from gotk.kube.client import Client
 from gotk.kube.resources import GITREPOSITORIES, HELMCHARTS, HELMREPOSITORIES, Resource
-from gotk.local import gitrepos, helm
+from gotk.local import gitrepos
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
 from gotk.source.oci.client import RegistryClient
+from gotk.testing import helm
 from gotk.testing.artifacts import download
 from gotk.testing.chartrepo import ChartRepoServer
 from gotk.testing.gitserver import GitHttpServer

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from gotk.cli import kdiff, localbuild, tree
+from gotk.cli import tree
+from gotk.cli.engines import kdiff, localbuild
 from gotk.cli.main import cli
 from gotk.cli.output import CommandError
 from gotk.testing.golden import assert_golden

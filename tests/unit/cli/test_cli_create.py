@@ -19,7 +19,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from gotk.cli import gitsecret
+from gotk.cli.engines import gitsecret
 from gotk.cli.main import main
 from gotk.testing.gitserver import SshGitServer
 from gotk.testing.golden import assert_golden, export_output

@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from gotk.cli import create_common, helmsecret
-from gotk.cli.gitsecret import SecretError
+from gotk.cli import create_common
+from gotk.cli.engines import helmsecret
+from gotk.cli.engines.gitsecret import SecretError
 from gotk.cli.main import cli
 from gotk.testing.golden import assert_golden
 

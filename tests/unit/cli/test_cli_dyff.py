@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gotk.cli import dyff, dyff_report
+from gotk.cli.engines import dyff, dyff_report
 
 
 def report(live: dict[str, Any], merged: dict[str, Any], width: int = 80) -> str:

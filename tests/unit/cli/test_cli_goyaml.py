@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from gotk.cli import gitsecret, goflags, goyaml, manifest
+from gotk.cli import goflags, goyaml
+from gotk.cli.engines import gitsecret, manifest
 
 
 @pytest.mark.parametrize(

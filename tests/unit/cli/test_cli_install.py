@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 import gotk
-from gotk.cli import install_manifests as manifests
+from gotk.cli.engines import install_manifests as manifests
 from gotk.cli.main import cli
 from gotk.testing.golden import assert_golden
 

@@ -4,7 +4,7 @@
 detection on and order changes reported: maps key by key, lists by a shared identifier field (`name`,
 `key`, `id`, `manager`, or a guessed one) or by content hashes, scalars by tag and value. The objects are
 first written as sigs.k8s.io/yaml would (gotk.cli.goyaml) and read back, so tags match what dyff sees.
-Pure; gotk.cli.dyff_report renders the result.
+Pure; gotk.cli.engines.dyff_report renders the result.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from gotk.cli import gitsecret, manifest
-from gotk.cli.gitsecret import SecretError
+from gotk.cli.engines import gitsecret, manifest
+from gotk.cli.engines.gitsecret import SecretError
 
 _PEM = re.compile(r"-----BEGIN ([^\r\n-]*)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 

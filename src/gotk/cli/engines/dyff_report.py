@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from gotk.cli.dyff import ADDITION, MODIFICATION, ORDERCHANGE, REMOVAL, Detail, Diff, Node, PathElement
+from gotk.cli.engines.dyff import ADDITION, MODIFICATION, ORDERCHANGE, REMOVAL, Detail, Diff, Node, PathElement
 
 _KNOWN_KEY_ORDERS: tuple[tuple[str, ...], ...] = (
     ("name", "director_uuid", "releases", "instance_groups", "networks", "resource_pools", "compilation"),

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gotk.cli import dyff, dyff_report
+from gotk.cli.engines import dyff, dyff_report
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kustomize.ignore_rules import paths_for
