@@ -3,7 +3,7 @@
 
   .venv/bin/python bench/ks_bench.py N [--concurrent C] [--qps Q] [--burst B] [--keep]
 
-Starts etcd, kube-apiserver, kcm, scheduler and kwok (the supervisor in gotk.testing), a smart-HTTP git
+Starts etcd, kube-apiserver, kcm, scheduler and kwok (the supervisor in gotk.local), a smart-HTTP git
 server with the workload's repository, and gotk's source and kustomize controllers as one separate process
 (`flux controllers run`), then runs the shared workload with the controller's and kube-apiserver's pids and
 prints its JSON line: seconds from the first Kustomization created until all are Ready, max RSS, CPU seconds.

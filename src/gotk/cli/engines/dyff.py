@@ -52,6 +52,8 @@ class PathElement:
 
 @dataclass
 class Detail:
+    """One change at a path: addition, removal, modification or order change, from one node to another."""
+
     kind: str
     from_: Node | None
     to: Node | None
@@ -59,6 +61,8 @@ class Detail:
 
 @dataclass
 class Diff:
+    """The changes found at one path of the document."""
+
     path: tuple[PathElement, ...]
     details: list[Detail]
 

@@ -36,6 +36,8 @@ class SecretError(Exception):
 
 @dataclass(frozen=True)
 class KeyPair:
+    """An SSH key pair for a Git Secret: the private key and its authorized_keys line."""
+
     private: str
     """The private key exactly as read, or PKCS#8 PEM when generated."""
     public: str
