@@ -32,6 +32,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/kube"
 	ri "helm.sh/helm/v4/pkg/release"
+	"helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -166,7 +167,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		return response{Version: versions()}, nil
 	case "template":
 		return template(cfg, req)
-	case "install", "upgrade", "rollback", "uninstall", "history", "get", "test":
+	case "install", "upgrade", "rollback", "uninstall", "history", "get", "test", "unlock":
 	default:
 		return response{}, fmt.Errorf("unknown action %q", req.Action)
 	}
@@ -250,6 +251,8 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		}
 		sort.Slice(out.Releases, func(i, j int) bool { return out.Releases[i].Version < out.Releases[j].Version })
 		return out, nil
+	case "unlock":
+		return unlock(cfg, name)
 	case "get":
 		a := action.NewGet(cfg)
 		a.Version = req.Version
@@ -263,6 +266,27 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		}
 		return releaseResponse(rel, err)
 	}
+}
+
+// unlock marks the latest revision, left pending-install, pending-upgrade or pending-rollback by a process that
+// died in the middle of an action, as failed, so that the next action may run (Helm refuses to act on a
+// pending release). A release that is not pending is returned as it is.
+func unlock(cfg *action.Configuration, name string) (response, error) {
+	last, err := cfg.Releases.Last(name)
+	if err != nil {
+		return response{}, err
+	}
+	rel, ok := last.(*release.Release)
+	if !ok {
+		return response{}, fmt.Errorf("unsupported release type %T", last)
+	}
+	if rel.Info != nil && rel.Info.Status.IsPending() {
+		rel.SetStatus(common.StatusFailed, fmt.Sprintf("Release unlocked from stale '%s' state", rel.Info.Status))
+		if err := cfg.Releases.Update(rel); err != nil {
+			return response{}, err
+		}
+	}
+	return releaseResponse(rel, nil)
 }
 
 func orDefault(s, def string) string {

@@ -130,7 +130,7 @@ class HelmReleaseSpec:
         Namespace | None, schema.Description("Namespace to install into; the HelmRelease's when unset.")
     ] = None
     storage_namespace: Annotated[
-        Namespace | None, schema.Description("Namespace of the Helm storage; the target namespace when unset.")
+        Namespace | None, schema.Description("Namespace of the Helm storage; the HelmRelease's when unset.")
     ] = None
     depends_on: Annotated[
         list[meta.DependencyReference] | None, schema.Description("HelmReleases that must be ready first.")
@@ -291,3 +291,9 @@ def chart_interval(obj: Mapping[str, Any]) -> str:
     """The interval of the HelmChart made from spec.chart: its template's, else the release's own."""
     template = ((obj.get("spec") or {}).get("chart") or {}).get("spec") or {}
     return str(template.get("interval") or defaults.value(obj, HelmReleaseSpec, "interval"))
+
+
+def storage_namespace(obj: Mapping[str, Any]) -> str:
+    """Where Helm stores the release: spec.storageNamespace, else the HelmRelease's own namespace (as Flux)."""
+    spec = obj.get("spec") or {}
+    return str(spec.get("storageNamespace") or (obj.get("metadata") or {}).get("namespace") or "")

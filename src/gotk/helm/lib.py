@@ -266,6 +266,10 @@ class HelmLib:
         """Uninstall; returns the release as uninstalled (its Secrets stay with keep_history=True)."""
         return self._release("uninstall", target, release_name, **_camel(options))
 
+    def unlock(self, target: Target, release_name: str) -> Release:
+        """Mark the latest revision failed if a dead process left it pending-*; returns it as stored now."""
+        return self._release("unlock", target, release_name)
+
     def history(self, target: Target, release_name: str) -> list[Release]:
         """Every stored revision, oldest first."""
         response = self._run("history", {**target.request(), "releaseName": release_name})

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from gotk.api import helm_conditions as hc
 from gotk.api import helm_v2, meta
-from gotk.helm import planner
+from gotk.helm import actions, planner
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
-from gotk.helm.lib import HelmActionError, HelmLib, Options, Release, ReleaseNotFoundError, Target
+from gotk.helm.lib import HelmActionError, HelmLib, Release, ReleaseNotFoundError, Target
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES, SECRETS
 from gotk.runtime import artifacts, chartarchive, conditions
@@ -47,28 +47,6 @@ CONDITIONS = conditions.ConditionTable(
     summarize=(hc.REMEDIATED, hc.TEST_SUCCESS, hc.RELEASED),
     negative_polarity=(hc.REMEDIATED, meta.RECONCILING, meta.STALLED),
 )
-# what each action records: the condition it owns, its success and failure reasons
-ACTION_CONDITION = {
-    planner.INSTALL: hc.RELEASED,
-    planner.UPGRADE: hc.RELEASED,
-    planner.TEST: hc.TEST_SUCCESS,
-    planner.ROLLBACK: hc.REMEDIATED,
-    planner.UNINSTALL: hc.REMEDIATED,
-}
-SUCCEEDED_REASON = {
-    planner.INSTALL: hc.INSTALL_SUCCEEDED,
-    planner.UPGRADE: hc.UPGRADE_SUCCEEDED,
-    planner.TEST: hc.TEST_SUCCEEDED,
-    planner.ROLLBACK: hc.ROLLBACK_SUCCEEDED,
-    planner.UNINSTALL: hc.UNINSTALL_SUCCEEDED,
-}
-FAILED_REASON = {
-    planner.INSTALL: hc.INSTALL_FAILED,
-    planner.UPGRADE: hc.UPGRADE_FAILED,
-    planner.TEST: hc.TEST_FAILED,
-    planner.ROLLBACK: hc.ROLLBACK_FAILED,
-    planner.UNINSTALL: hc.UNINSTALL_FAILED,
-}
 
 
 @dataclass
@@ -125,7 +103,7 @@ class HelmReleaseReconciler:
         return Target(
             namespace=str(spec.get("targetNamespace") or ns),
             kubeconfig=self.kubeconfig,
-            storage_namespace=str(spec.get("storageNamespace") or spec.get("targetNamespace") or ns),
+            storage_namespace=helm_v2.storage_namespace(obj),
             impersonate=f"system:serviceaccount:{ns}:{sa}" if sa else "",
         )
 
@@ -243,16 +221,16 @@ class HelmReleaseReconciler:
             rls = await self._latest(target, name)
             tested = bool(status.get("history") and (status["history"][0].get("testHooks")))
             mem = hstatus.memory(status, changed=changed, tested=tested)
-            action = planner.next_action(planner.release_state(hstatus.current(rls), desired, mem), policy, mem)
-            if action.kind == planner.NONE:
+            plan = planner.next_action(planner.release_state(hstatus.current(rls), desired, mem), policy, mem)
+            if plan.kind == planner.NONE:
                 break
-            if action.kind in (planner.STALL, planner.UNLOCK):
-                reason = hc.RETRIES_EXCEEDED if action.kind == planner.STALL else hc.RELEASE_LOCKED
-                conditions.mark_false(req.obj, hc.RELEASED, reason, action.reason)
-                raise StallingError(reason, f"release {target.namespace}/{name}: {action.reason}")
-            error = await self._run(req, action.kind, target, name, rls)
-            changed = False
-            if error is not None and action.kind in (planner.ROLLBACK, planner.UNINSTALL, planner.TEST):
+            if plan.kind == planner.STALL:
+                conditions.mark_false(req.obj, hc.RELEASED, hc.RETRIES_EXCEEDED, plan.reason)
+                raise StallingError(hc.RETRIES_EXCEEDED, f"release {target.namespace}/{name}: {plan.reason}")
+            action = actions.ACTIONS[plan.kind]
+            error = await self._run(req, action, self._context(req, target, name))
+            changed = changed and not action.attempts_desired
+            if error is not None and action.name not in (planner.INSTALL, planner.UPGRADE):
                 break
         if error is not None:
             raise error
@@ -266,83 +244,40 @@ class HelmReleaseReconciler:
         except HelmActionError as exc:
             raise GenericError(meta.FAILED, str(exc)) from None
 
-    async def _run(self, req: Req, action: str, target: Target, name: str, rls: Release | None) -> GenericError | None:
-        """Run one action; record it in the status; return the failure (None on success)."""
-        spec, status, chart = req.spec, req.status, req.state.chart_path
-        assert chart is not None, "the chart step downloads the chart"
-        timeout = helm_v2.timeout(req.obj)
-        install, upgrade = spec.get("install") or {}, spec.get("upgrade") or {}
-        values = req.state.values
-        req.progress(f"Running '{action}' action with timeout of {timeout}")
-        try:
-            if action in (planner.INSTALL, planner.UPGRADE):
-                section = install if action == planner.INSTALL else upgrade
-                options: Options = {
-                    "timeout": timeout,
-                    "wait": not section.get("disableWait"),
-                    "wait_for_jobs": not section.get("disableWaitForJobs"),
-                    "disable_hooks": bool(section.get("disableHooks")),
-                    "force_conflicts": True,
-                }
-                status["lastAttemptedReleaseAction"] = action
-                if action == planner.INSTALL:
-                    options["create_namespace"] = bool(install.get("createNamespace"))
-                    result = await self._helm(self.lib.install, target, name, chart, values, **options)
-                else:
-                    options["max_history"] = helm_v2.max_history(req.obj)
-                    options["cleanup_on_fail"] = bool(upgrade.get("cleanupOnFail"))
-                    result = await self._helm(self.lib.upgrade, target, name, chart, values, **options)
-            elif action == planner.TEST:
-                result = await self._helm(self.lib.test, target, name, timeout=timeout)
-            elif action == planner.ROLLBACK:
-                result = await self._helm(self.lib.rollback, target, name, 0, timeout=timeout, force_conflicts=True)
-            else:
-                result = await self._helm(self.lib.uninstall, target, name, timeout=timeout)
-        except HelmActionError as exc:
-            return self._failed(req, action, target, name, rls, exc)
-        status.update(
-            lastAttemptedRevision=result.chart.version,
-            lastAttemptedConfigDigest=req.state.config_digest,
-            lastAttemptedGeneration=req.generation,
-            storageNamespace=target.storage_namespace,
+    def _context(self, req: Req, target: Target, name: str) -> actions.Run:
+        """What an action of this reconcile needs: Helm, the release's place, the chart and the values."""
+        return actions.Run(
+            lib=self.lib,
+            helm=self._helm,
+            target=target,
+            name=name,
+            obj=req.obj,
+            timeout=helm_v2.timeout(req.obj),
+            max_history=helm_v2.max_history(req.obj),
+            chart_path=req.state.chart_path,
+            chart=req.state.chart,
+            values=req.state.values,
         )
-        text = hstatus.message(action, result)
-        if action != planner.UNINSTALL:
-            hstatus.record(status, result)
-        if action == planner.TEST:
-            status["history"][0]["testHooks"] = {h.name: {"phase": h.phase} for h in result.hooks}
-        if action in (planner.INSTALL, planner.UPGRADE):
-            conditions.delete(req.obj, hc.REMEDIATED)
-        if action == planner.ROLLBACK:
-            conditions.mark_false(req.obj, hc.RELEASED, hc.UPGRADE_FAILED, text)
-        conditions.mark_true(req.obj, ACTION_CONDITION[action], SUCCEEDED_REASON[action], text)
-        remediation = action in (planner.ROLLBACK, planner.UNINSTALL)
-        await req.recorder.emit(
-            req.obj, NORMAL, hc.REMEDIATION_SUCCEEDED if remediation else SUCCEEDED_REASON[action], text
-        )
-        return None
 
-    def _failed(
-        self, req: Req, action: str, target: Target, name: str, rls: Release | None, exc: HelmActionError
-    ) -> GenericError:
+    async def _run(self, req: Req, action: actions.ReleaseAction, run: actions.Run) -> GenericError | None:
+        """Run one action; record it in the status; return the failure (None on success)."""
         status = req.status
-        if action == planner.INSTALL:
-            status["installFailures"] = int(status.get("installFailures") or 0) + 1
-        elif action == planner.UPGRADE:
-            status["upgradeFailures"] = int(status.get("upgradeFailures") or 0) + 1
-        chart = req.state.chart
-        status.update(
-            lastAttemptedConfigDigest=req.state.config_digest,
-            lastAttemptedGeneration=req.generation,
-            lastAttemptedRevision=str(chart["version"]),
-        )
-        reason = FAILED_REASON[action]
-        text = (
-            f"Helm {action} failed for release {target.namespace}/{name} with chart "
-            f"{chart['name']}@{chart['version']}: {exc.message}"
-        )
-        conditions.mark_false(req.obj, ACTION_CONDITION[action], reason, text)
-        return GenericError(reason, text)
+        req.progress(action.progress(run))
+        if action.records_attempt:
+            status["lastAttemptedReleaseAction"] = action.name
+        attempt = {"lastAttemptedConfigDigest": req.state.config_digest, "lastAttemptedGeneration": req.generation}
+        try:
+            result = await action.run(run)
+        except HelmActionError as exc:
+            if action.attempts_desired:
+                status.update(attempt, lastAttemptedRevision=str(req.state.chart["version"]))
+            return GenericError(action.failed_reason, action.failed(req.obj, run, exc.message))
+        if action.attempts_desired:
+            status.update(attempt, lastAttemptedRevision=result.chart.version)
+            status["storageNamespace"] = run.target.storage_namespace
+        text = action.succeeded(req.obj, result)
+        await req.recorder.emit(req.obj, NORMAL, action.event_reason or action.succeeded_reason, text)
+        return None
 
     async def finalize(self, req: Req) -> Result | None:
         name, target = hv.release_name(req.obj), self.target(req.obj)

@@ -4,7 +4,8 @@ HTTP repository of charts packaged by the real `helm` CLI, and releases done by 
 Covers: install from a `spec.chart` template (the HelmChart `<ns>-<name>` is created and followed), values
 and valuesFrom, an upgrade on a values change and on a new chart version, a missing values source
 (InitFailed), a failing install retried and remediated until its retries are exhausted (stalled), and
-deletion (release uninstalled, its objects and the HelmChart gone). The real `helm` CLI lists the releases.
+deletion (release uninstalled, its objects and the HelmChart gone), a release left pending-upgrade by a dead
+process unlocked and upgraded. The real `helm` CLI lists the releases.
 """
 
 from __future__ import annotations
@@ -200,3 +201,33 @@ async def test_missing_values_and_failing_install(env: Env) -> None:
     assert (conditions.get(obj, meta.STALLED) or {})["reason"] == "RetriesExceeded"
     released = conditions.get(obj, "Released") or {}
     assert released["status"] == "False"
+
+
+def _pending(secret: Obj, state: str) -> Obj:
+    """The release Secret as a process killed in the middle of an action leaves it: status pending-*."""
+    import base64
+    import gzip
+    import json
+
+    raw = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(secret["data"]["release"]))))
+    raw["info"]["status"] = state
+    packed = base64.b64encode(gzip.compress(json.dumps(raw).encode())).decode()
+    return {
+        "metadata": {"labels": {"status": state}},
+        "data": {"release": base64.b64encode(packed.encode()).decode()},
+    }
+
+
+async def test_a_release_left_pending_is_unlocked_and_upgraded(env: Env) -> None:
+    c, ns = env.client, env.namespace
+    await c.create(HELMRELEASES, helmrelease("locked", values={"greeting": "one"}), ns)
+    await wait_release(env, "locked", ready_at(1), "locked installed")
+    secret = (await c.list(SECRETS, ns, label_selector="owner=helm,name=locked"))["items"][0]
+    await c.patch(SECRETS, secret["metadata"]["name"], _pending(secret, "pending-upgrade"), ns)
+
+    await c.patch(HELMRELEASES, "locked", {"spec": {"values": {"greeting": "two"}}}, ns)
+    obj = await wait_release(env, "locked", ready_at(2), "the pending release unlocked, then upgraded")
+    assert (conditions.get(obj, meta.READY) or {})["reason"] == "UpgradeSucceeded"
+    assert (await c.get(CONFIGMAPS, "locked-podinfo", ns))["data"]["greeting"] == "two"
+    listed = helm.run("history", "locked", "-n", ns, "--kubeconfig", str(env.kubeconfig), "-o", "json").stdout
+    assert "Release unlocked from stale 'pending-upgrade' state" in listed
