@@ -29,12 +29,14 @@ import (
 	"unsafe"
 
 	"helm.sh/helm/v4/pkg/action"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/kube"
 	ri "helm.sh/helm/v4/pkg/release"
 	"helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -77,6 +79,12 @@ type request struct {
 	SkipCRDs                 bool           `json:"skipCRDs"`
 	ForceConflicts           bool           `json:"forceConflicts"`
 	ServerSideApply          string         `json:"serverSideApply"` // "true", "false" or "auto" (upgrade, rollback)
+	TakeOwnership            bool           `json:"takeOwnership"`   // adopt objects without Helm's annotations
+	SkipSchemaValidation     bool           `json:"skipSchemaValidation"`
+	Replace                  bool           `json:"replace"`             // install: reuse the name of a deleted release
+	WaitStrategy             string         `json:"waitStrategy"`        // with wait: "watcher" (default) or "legacy"
+	DeletionPropagation      string         `json:"deletionPropagation"` // uninstall: background, foreground, orphan
+	CRDs                     string         `json:"crds"`                // install, upgrade: Skip, Create or CreateReplace
 }
 
 type chartInfo struct {
@@ -190,6 +198,9 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 	wait := kube.HookOnlyStrategy
 	if req.Wait {
 		wait = kube.StatusWatcherStrategy
+		if req.WaitStrategy == string(kube.LegacyStrategy) {
+			wait = kube.LegacyStrategy
+		}
 	}
 	name := req.ReleaseName
 	switch req.Action {
@@ -198,15 +209,22 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
+		if err := applyCRDs(cfg, chrt, req.CRDs, timeout); err != nil {
+			return response{}, err
+		}
 		a := action.NewInstall(cfg)
 		a.ReleaseName, a.Namespace, a.Timeout, a.WaitStrategy, a.WaitForJobs = name, req.Namespace, timeout, wait, req.WaitForJobs
-		a.DisableHooks, a.DisableOpenAPIValidation, a.SkipCRDs = req.DisableHooks, req.DisableOpenAPIValidation, req.SkipCRDs
+		a.DisableHooks, a.DisableOpenAPIValidation, a.SkipCRDs = req.DisableHooks, req.DisableOpenAPIValidation, req.SkipCRDs || req.CRDs != ""
 		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, req.ServerSideApply != "false"
 		a.CreateNamespace, a.Description = req.CreateNamespace, req.Description
+		a.TakeOwnership, a.SkipSchemaValidation, a.Replace = req.TakeOwnership, req.SkipSchemaValidation, req.Replace
 		return releaseResponse(a.Run(chrt, req.Values))
 	case "upgrade":
 		chrt, err := loader.Load(req.ChartPath)
 		if err != nil {
+			return response{}, err
+		}
+		if err := applyCRDs(cfg, chrt, req.CRDs, timeout); err != nil {
 			return response{}, err
 		}
 		a := action.NewUpgrade(cfg)
@@ -215,6 +233,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, orDefault(req.ServerSideApply, a.ServerSideApply)
 		a.ResetValues, a.ReuseValues, a.CleanupOnFail = req.ResetValues, req.ReuseValues, req.CleanupOnFail
 		a.MaxHistory, a.Description = req.MaxHistory, req.Description
+		a.TakeOwnership, a.SkipSchemaValidation = req.TakeOwnership, req.SkipSchemaValidation
 		return releaseResponse(a.Run(name, chrt, req.Values))
 	case "rollback":
 		a := action.NewRollback(cfg)
@@ -228,7 +247,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 	case "uninstall":
 		a := action.NewUninstall(cfg)
 		a.DisableHooks, a.KeepHistory, a.Timeout, a.Description = req.DisableHooks, req.KeepHistory, timeout, req.Description
-		a.WaitStrategy, a.DeletionPropagation = wait, "background"
+		a.WaitStrategy, a.DeletionPropagation = wait, orDefault(req.DeletionPropagation, "background")
 		res, err := a.Run(name)
 		if err != nil {
 			return response{}, err
@@ -287,6 +306,47 @@ func unlock(cfg *action.Configuration, name string) (response, error) {
 		}
 	}
 	return releaseResponse(rel, nil)
+}
+
+// applyCRDs installs the chart's crds/ as the policy says, and waits until they are established: "Create" creates
+// the CRDs that do not exist yet and leaves the others alone, "CreateReplace" also updates the existing ones
+// (server-side apply, conflicts forced), "Skip" and "" do nothing (with "", install leaves CRDs to Helm).
+func applyCRDs(cfg *action.Configuration, chrt *chart.Chart, policy string, timeout time.Duration) error {
+	if policy == "" || policy == "Skip" || len(chrt.CRDObjects()) == 0 {
+		return nil
+	}
+	if policy != "Create" && policy != "CreateReplace" {
+		return fmt.Errorf("invalid CRD policy %q: Skip, Create or CreateReplace", policy)
+	}
+	var applied kube.ResourceList
+	for _, crd := range chrt.CRDObjects() {
+		if crd.File == nil || len(crd.File.Data) == 0 {
+			return fmt.Errorf("failed to apply CRD %s: file is empty", crd.Name)
+		}
+		res, err := cfg.KubeClient.Build(bytes.NewBuffer(crd.File.Data), false)
+		if err != nil {
+			return fmt.Errorf("failed to apply CRD %s: %w", crd.Name, err)
+		}
+		for _, info := range res {
+			one := kube.ResourceList{info}
+			replace := policy == "CreateReplace" // apply creates or updates; a plain create refuses what exists
+			if _, err := cfg.KubeClient.Create(one, kube.ClientCreateOptionServerSideApply(replace, replace)); err != nil {
+				if !replace && apierrors.IsAlreadyExists(err) {
+					continue
+				}
+				return fmt.Errorf("failed to apply CRD %s: %w", crd.Name, err)
+			}
+			applied = append(applied, info)
+		}
+	}
+	if len(applied) == 0 {
+		return nil
+	}
+	waiter, err := cfg.KubeClient.GetWaiter(kube.StatusWatcherStrategy)
+	if err != nil {
+		return err
+	}
+	return waiter.Wait(applied, timeout)
 }
 
 func orDefault(s, def string) string {

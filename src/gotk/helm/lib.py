@@ -165,6 +165,12 @@ class Options(TypedDict, total=False):
     cleanup_on_fail: bool  # upgrade, rollback
     keep_history: bool  # uninstall
     description: str
+    take_ownership: bool  # install, upgrade: adopt objects that carry no Helm ownership annotations
+    skip_schema_validation: bool  # install, upgrade: ignore the chart's values.schema.json
+    replace: bool  # install: reuse the name of an uninstalled release
+    wait_strategy: str  # with wait: "watcher" (kstatus, the default) or "legacy" (Helm 3's polling)
+    deletion_propagation: str  # uninstall: background, foreground or orphan
+    crds: str  # install, upgrade: Skip, Create or CreateReplace the chart's crds/
 
 
 _KEYS = {"disable_openapi_validation": "disableOpenAPIValidation", "skip_crds": "skipCRDs"}

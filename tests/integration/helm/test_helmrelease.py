@@ -10,116 +10,20 @@ process unlocked and upgraded. The real `helm` CLI lists the releases.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gotk.api import meta
-from gotk.helm import controller as helm_controller
-from gotk.kube import config
-from gotk.kube.client import Client
 from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, HELMREPOSITORIES, SECRETS
-from gotk.local.controlplane import ControlPlane
 from gotk.runtime import conditions
-from gotk.runtime.manager import Manager, ManagerOptions
-from gotk.runtime.settings import Settings
-from gotk.source import controller as source_controller
 from gotk.testing import helm
-from gotk.testing.chartrepo import ChartRepoServer
+from gotk.testing.helmreleases import Env, helmrelease, ready_at, wait_release
 from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 Obj = dict[str, Any]
-
-
-@dataclass
-class Env:
-    client: Client
-    namespace: str
-    repo: Path
-    server: ChartRepoServer
-    kubeconfig: Path
-
-
-@pytest.fixture
-def charts(tmp_path: Path) -> Iterator[tuple[Path, ChartRepoServer]]:
-    repo, src = tmp_path / "charts", tmp_path / "src"
-    repo.mkdir()
-    chart = helm.write_chart(src, "podinfo", "6.0.0", values={"greeting": "hello"})
-    helm.package(chart, repo)
-    broken = helm.write_chart(
-        src, "broken", "1.0.0", templates={"cm.yaml": "kind: ConfigMap\nmetadata:\n  name: Not_Valid\n"}
-    )
-    helm.package(broken, repo)
-    helm.repo_index(repo)
-    with ChartRepoServer(repo) as server:
-        yield repo, server
-
-
-@pytest.fixture
-async def env(
-    cluster: ControlPlane, namespace: str, tmp_path: Path, charts: tuple[Path, ChartRepoServer]
-) -> AsyncIterator[Env]:
-    async with Client(config.load(cluster.kubeconfig)) as client:
-        options = ManagerOptions(watch_namespace=namespace, concurrent=2, graceful_shutdown_timeout=10.0)
-        manager = Manager(client, options)
-        settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0)
-        await source_controller.register(manager, settings)
-        await helm_controller.register(manager, settings)
-        stop = asyncio.Event()
-        task = asyncio.create_task(manager.run(stop))
-        repo, server = charts
-        body = {
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "HelmRepository",
-            "metadata": {"name": "charts"},
-            "spec": {"url": server.url, "interval": "1h"},
-        }
-        await client.create(HELMREPOSITORIES, body, namespace)
-        try:
-            yield Env(client, namespace, repo, server, Path(cluster.kubeconfig))
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 60)
-
-
-def helmrelease(name: str, chart: str = "podinfo", version: str = "6.0.x", **spec: Any) -> Obj:
-    template = {"spec": {"chart": chart, "version": version, "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}
-    return {
-        "apiVersion": "helm.toolkit.fluxcd.io/v2",
-        "kind": "HelmRelease",
-        "metadata": {"name": name},
-        "spec": {"interval": "1h", "chart": template, "timeout": "1m", **spec},
-    }
-
-
-async def wait_release(env: Env, name: str, check: Any, what: str, timeout: float = 90) -> Obj:
-    found: Obj = {}
-
-    async def done() -> bool:
-        obj = await env.client.get(HELMRELEASES, name, env.namespace)
-        found.clear()
-        found.update(obj)
-        return bool(check(obj))
-
-    try:
-        await eventually(done, timeout=timeout, what=what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; status: {found.get('status')}") from None
-    return found
-
-
-def ready_at(version: int) -> Any:
-    def check(obj: Obj) -> bool:
-        history = (obj.get("status") or {}).get("history") or []
-        current = (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"]
-        return current and conditions.is_ready(obj) and bool(history) and history[0]["version"] == version
-
-    return check
 
 
 async def test_install_upgrade_and_delete(env: Env, tmp_path: Path) -> None:

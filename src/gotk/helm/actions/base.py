@@ -68,9 +68,12 @@ class ReleaseAction:
     async def run(self, run: Run) -> Release:
         raise NotImplementedError
 
+    section: ClassVar[str] = ""  # the spec field of the action's settings (install, upgrade, ...)
+
     def progress(self, run: Run) -> str:
         """What the HelmRelease shows while the action runs."""
-        return f"Running '{self.name}' action with timeout of {run.timeout}"
+        timeout = run.section(self.section).get("timeout") or run.timeout
+        return f"Running '{self.name}' action with timeout of {timeout}"
 
     def message(self, result: Release) -> str:
         return hstatus.message(self.name, result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gotk.api import helm_conditions as hc
 from gotk.helm import planner
+from gotk.helm.actions import options
 from gotk.helm.actions.base import Obj, ReleaseAction, Run
 from gotk.helm.lib import Release
 from gotk.runtime import conditions
@@ -14,6 +15,7 @@ class Rollback(ReleaseAction):
     """`helm rollback` to the previous revision."""
 
     name = planner.ROLLBACK
+    section = "rollback"
     condition = hc.REMEDIATED
     succeeded_reason = hc.ROLLBACK_SUCCEEDED
     failed_reason = hc.ROLLBACK_FAILED
@@ -21,9 +23,7 @@ class Rollback(ReleaseAction):
     remediation = True
 
     async def run(self, run: Run) -> Release:
-        release: Release = await run.helm(
-            run.lib.rollback, run.target, run.name, 0, timeout=run.timeout, force_conflicts=True
-        )
+        release: Release = await run.helm(run.lib.rollback, run.target, run.name, 0, **options.rollback(run.obj))
         return release
 
     def succeeded(self, obj: Obj, result: Release) -> str:

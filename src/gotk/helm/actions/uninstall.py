@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gotk.api import helm_conditions as hc
 from gotk.helm import planner
+from gotk.helm.actions import options
 from gotk.helm.actions.base import Obj, ReleaseAction, Run
 from gotk.helm.lib import Release
 from gotk.runtime import conditions
@@ -14,6 +15,7 @@ class Uninstall(ReleaseAction):
     """`helm uninstall` of the release."""
 
     name = planner.UNINSTALL
+    section = "uninstall"
     condition = hc.REMEDIATED
     succeeded_reason = hc.UNINSTALL_SUCCEEDED
     failed_reason = hc.UNINSTALL_FAILED
@@ -21,7 +23,7 @@ class Uninstall(ReleaseAction):
     remediation = True
 
     async def run(self, run: Run) -> Release:
-        release: Release = await run.helm(run.lib.uninstall, run.target, run.name, timeout=run.timeout)
+        release: Release = await run.helm(run.lib.uninstall, run.target, run.name, **options.uninstall(run.obj))
         return release
 
     def succeeded(self, obj: Obj, result: Release) -> str:

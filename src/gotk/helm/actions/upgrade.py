@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gotk.api import helm_conditions as hc
 from gotk.helm import planner
+from gotk.helm.actions import options
 from gotk.helm.actions.base import Obj, ReleaseAction, Run
-from gotk.helm.actions.install import release_options
 from gotk.helm.lib import Release
 from gotk.runtime import conditions
 
@@ -14,6 +14,7 @@ class Upgrade(ReleaseAction):
     """`helm upgrade` to the chart with the composed values (spec.upgrade)."""
 
     name = planner.UPGRADE
+    section = "upgrade"
     condition = hc.RELEASED
     succeeded_reason = hc.UPGRADE_SUCCEEDED
     failed_reason = hc.UPGRADE_FAILED
@@ -21,12 +22,8 @@ class Upgrade(ReleaseAction):
     records_attempt = True
 
     async def run(self, run: Run) -> Release:
-        section = run.section("upgrade")
-        options = release_options(run, section)
-        options["max_history"] = run.max_history
-        options["cleanup_on_fail"] = bool(section.get("cleanupOnFail"))
         release: Release = await run.helm(
-            run.lib.upgrade, run.target, run.name, run.required_chart(), run.values, **options
+            run.lib.upgrade, run.target, run.name, run.required_chart(), run.values, **options.upgrade(run.obj)
         )
         return release
 
