@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from gotk.kustomize import varsub
+
 _STR = "tag:yaml.org,2002:str"
 _TAGS = {
     "str": _STR,
@@ -27,47 +29,19 @@ _TAGS = {
     "timestamp": "tag:yaml.org,2002:timestamp",
     "merge": "tag:yaml.org,2002:merge",
 }
-_WORDS = {
-    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), "bool"),
-    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), "bool"),
-    **dict.fromkeys(("", "~", "null", "Null", "NULL"), "null"),
-    **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), "float"),
-    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), "float"),
-    "<<": "merge",
-}
-_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _BASE60_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _TIMESTAMPS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$"),
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?$"),
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
 )
-_INT_DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
 
 
 def resolve(value: str) -> str:
     """The type go-yaml v2 gives `value` written as a plain scalar: str, bool, null, int, float, timestamp, merge."""
-    if value in _WORDS:
-        return _WORDS[value]
-    first = value[0]
-    if first == ".":
-        return "float" if _parses_as_float(value) else "str"
-    if not (first.isdigit() and first.isascii()) and first not in "+-":
-        return "str"
-    if first.isdigit() and _is_timestamp(value):
+    if value[:1].isdigit() and value[0].isascii() and _is_timestamp(value):
         return "timestamp"
-    plain = value.replace("_", "")
-    if _go_int(plain) is not None:
-        return "int"
-    return "float" if _GO_FLOAT.match(plain) and math.isfinite(float(plain)) else "str"  # overflow: ErrRange
-
-
-def _parses_as_float(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return "_" not in value and value.lower().lstrip("+-") not in ("inf", "nan", "infinity")
+    return varsub._go_scalar(value)[0]
 
 
 def _is_timestamp(value: str) -> bool:
@@ -82,22 +56,6 @@ def _is_timestamp(value: str) -> bool:
                 return hour < 24 and minute < 60 and second < 60
             return True
     return False
-
-
-def _go_int(text: str) -> int | None:
-    """strconv.ParseInt(text, 0, 64), else ParseUint: decimal, 0x, 0o, 0b or leading-0 octal; None if neither."""
-    body = text[1:] if text[:1] in "+-" else text
-    base = {"0x": 16, "0o": 8, "0b": 2}.get(body[:2].lower(), 0)
-    if base:
-        body = body[2:]
-    elif body.startswith("0") and len(body) > 1:
-        base, body = 8, body[1:]
-    else:
-        base = 10
-    if not body or any(c not in _INT_DIGITS[base] for c in body):
-        return None
-    number = int(body, base)
-    return None if number >= 1 << 64 else -number if text[:1] == "-" else number
 
 
 def needs_quotes(value: str) -> bool:
@@ -210,34 +168,13 @@ def dump(obj: Any) -> str:
 # -- loading ---------------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(varsub._GoResolver, yaml.SafeLoader):
     """go-yaml v2 decoding into interface{}: its implicit types for plain scalars, timestamps kept as strings."""
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode:
-            found = resolve(value) if implicit[0] else "str"
-            return _STR if found == "timestamp" else _TAGS[found]
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-
-
-def _scalar(loader: _Loader, node: yaml.ScalarNode) -> Any:
-    text = str(loader.construct_scalar(node))
-    if node.tag == _TAGS["null"]:
-        return None
-    if node.tag == _TAGS["bool"]:
-        return text.lower() in ("y", "yes", "true", "on")
-    if node.tag == _TAGS["int"] and (number := _go_int(text.replace("_", ""))) is not None:
-        return number
-    special = {".nan": math.nan, ".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf}
-    try:
-        return special.get(text.lower()) or float(text.replace("_", ""))
-    except ValueError:
-        problem = f"cannot decode {text!r} as {node.tag}"
-        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
 
 for _tag in ("null", "bool", "int", "float"):
-    _Loader.add_constructor(_TAGS[_tag], _scalar)
+    _Loader.add_constructor(_TAGS[_tag], varsub._construct(_tag))
+_Loader.add_constructor(None, varsub._construct_unknown)
 
 
 def load(text: str | bytes) -> Any:
