@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from gotk.cli import goyaml
 from gotk.cli.output import CommandError
+from gotk.gocompat import yaml as goyaml
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CONFIGMAPS, SECRETS

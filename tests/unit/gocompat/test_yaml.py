@@ -1,8 +1,10 @@
-"""go-yaml v2 as sigs.k8s.io/yaml uses it: plain scalars written and read back the way Go does.
+"""go-yaml v2 as sigs.k8s.io/yaml uses it: quoting (double quotes for strings that would read back as
+another type, single quotes for indicators), natural key order, literal blocks, Go float formatting, and
+plain scalars written and read back the way Go does.
 
-The expected values come from gopkg.in/yaml.v2 v2.4.0 and sigs.k8s.io/yaml v1.4.0 (go1.26): leading-dot
-floats (Go's ParseFloat takes "_" between digits and refuses overflow and non-ASCII digits), signed
-integers beyond int64, which are floats or strings in Go, and explicit tags that do not fit their value.
+The expected values of the Go cases come from gopkg.in/yaml.v2 v2.4.0 and sigs.k8s.io/yaml v1.4.0 (go1.26):
+leading-dot floats (Go's ParseFloat takes "_" between digits and refuses overflow and non-ASCII digits),
+signed integers beyond int64, which are floats or strings in Go, and explicit tags that do not fit their value.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gotk.cli import goyaml
+from gotk.gocompat import yaml as goyaml
 
 
 @pytest.mark.parametrize(
@@ -62,3 +64,72 @@ def test_plain_scalars_load_as_go_yaml_decodes_them(text: str, expected: Any) ->
 def test_a_tag_its_value_does_not_fit_is_an_error(text: str) -> None:
     with pytest.raises(yaml.YAMLError, match="cannot decode"):
         goyaml.load(f"v: {text}\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("main", "main"),
+        ("", '""'),
+        ("true", '"true"'),
+        ("y", '"y"'),
+        ("off", '"off"'),
+        ("null", '"null"'),
+        ("~", '"~"'),
+        ("8080", '"8080"'),
+        ("0x1F", '"0x1F"'),
+        ("1e3", '"1e3"'),
+        ("1.5", '"1.5"'),
+        (".5", '".5"'),
+        ("2026-01-02", '"2026-01-02"'),
+        ("1:20", '"1:20"'),
+        ("<<", '"<<"'),
+        ("*", "'*'"),
+        ("6.3.5", "6.3.5"),
+        ("c88a2f41", "c88a2f41"),
+        ("1234e56x", "1234e56x"),
+        ("=", "="),
+        ("[127.0.0.1]:22 ssh-ed25519 AAAA", "'[127.0.0.1]:22 ssh-ed25519 AAAA'"),
+        ("a: b", "'a: b'"),
+    ],
+)
+def test_scalar_quoting(value: str, expected: str) -> None:
+    assert goyaml.dump({"k": value}) == f"k: {expected}\n"
+
+
+def test_key_order_literal_blocks_and_sequences() -> None:
+    doc = {
+        "spec": {"sparseCheckout": ["a", "b"], "ignore": "x\ny", "a10": 1, "a9": 2, "caFile": 1, "ca.crt": 2},
+        "apiVersion": "v1",
+        "data": {"identity.pub": "ssh-ed25519 AAAA\n", "identity": "k"},
+        "empty": {},
+        "none": [],
+    }
+    assert goyaml.dump(doc) == (
+        "apiVersion: v1\n"
+        "data:\n"
+        "  identity: k\n"
+        "  identity.pub: |\n"
+        "    ssh-ed25519 AAAA\n"
+        "empty: {}\n"
+        "none: []\n"
+        "spec:\n"
+        "  a9: 2\n"
+        "  a10: 1\n"
+        "  ca.crt: 2\n"
+        "  caFile: 1\n"
+        "  ignore: |-\n"
+        "    x\n"
+        "    y\n"
+        "  sparseCheckout:\n"
+        "  - a\n"
+        "  - b\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1.0, "1"), (0.5, "0.5"), (1e6, "1e+06"), (123456.0, "123456"), (1.5e-7, "1.5e-07"), (-2.25, "-2.25")],
+)
+def test_go_float(value: float, expected: str) -> None:
+    assert goyaml.go_float(value) == expected
