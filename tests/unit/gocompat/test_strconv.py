@@ -41,7 +41,7 @@ FORMATTED = [
 
 
 @pytest.mark.parametrize(("value", "g", "f", "G", "e", "g32"), FORMATTED)
-def test_format_float_matches_go(value: float, g: str, f: str, G: str, e: str, g32: str) -> None:  # noqa: N803
+def test_format_float_matches_go(value: float, g: str, f: str, G: str, e: str, g32: str) -> None:
     assert strconv.format_float(value, "g") == g
     assert strconv.format_float(value, "f") == f
     assert strconv.format_float(value, "G") == G
