@@ -31,8 +31,8 @@ from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CONFIGMAPS, SECRETS
 from gotk.kustomize import build as kbuild
-from gotk.kustomize import varsub
 from gotk.kustomize.sources import KUSTOMIZATIONS
+from gotk.kustomize.substitute import varsub
 from gotk.source import ignore as sourceignore
 
 Obj = dict[str, Any]

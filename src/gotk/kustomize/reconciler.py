@@ -19,7 +19,7 @@ from gotk.kube.errors import ApiError
 from gotk.kustomize import build as kbuild
 from gotk.kustomize import inventory
 from gotk.kustomize.artifact_cache import ArtifactCache
-from gotk.kustomize.generator_files import decrypt_generator_sources
+from gotk.kustomize.decrypt.generators import decrypt_generator_sources
 from gotk.kustomize.postbuild import PostBuildError, identities, post_build
 from gotk.kustomize.sources import (
     KUSTOMIZATIONS,
@@ -169,7 +169,7 @@ class KustomizationReconciler:
             raise GenericError(meta.BUILD_FAILED, message) from None
         client = await self.targets.client_for(req)
         try:
-            objects = await post_build(req, client, objects)
+            objects = await post_build(req, client, objects, identities=keys)
         except PostBuildError as exc:
             raise GenericError(meta.BUILD_FAILED, str(exc)) from None
         labels = owner_labels(req.obj)

@@ -1,6 +1,6 @@
 """Bash-like ``${var}`` expansion with the semantics of Flux's envsubst (fluxcd/pkg, forked from drone/envsubst).
 
-Pure; gotk.kustomize.varsub runs it on each object's YAML text in postBuild.
+Pure; gotk.kustomize.substitute.varsub runs it on each object's YAML text in postBuild.
 Lengths, offsets and pattern trims count UTF-8 bytes as Go does; bytes that do not decode are carried
 as surrogate escapes. Error messages match Flux's, with the variable and text offset as attributes.
 """

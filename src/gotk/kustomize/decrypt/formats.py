@@ -1,8 +1,8 @@
 """The file formats around SOPS decryption: loading YAML/JSON/dotenv the way sops' Go stores do,
 and emitting the decrypted tree the way `sops -d` prints it (Go number, time and JSON spelling).
 
-Used only by gotk.kustomize.sops; the MAC depends on loading scalars exactly like go-yaml v3 and
-encoding/json, which is why YAML is read with its own resolver table rather than PyYAML's 1.1 one.
+Used by gotk.kustomize.decrypt.sops; the MAC depends on loading scalars exactly like go-yaml v3 and
+encoding/json, which is why YAML is read with gotk.gocompat.yaml3 rather than PyYAML's YAML 1.1 rules.
 """
 
 from __future__ import annotations

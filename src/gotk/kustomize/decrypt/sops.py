@@ -21,8 +21,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gotk.gocompat import strconv, times, yaml3
-from gotk.kustomize import sops_formats as formats
-from gotk.kustomize.sops_formats import SopsError
+from gotk.kustomize.decrypt import formats
+from gotk.kustomize.decrypt.formats import SopsError
 
 __all__ = [
     "SopsError",

@@ -1,8 +1,8 @@
 """postBuild variable substitution for a Kustomization's built objects, as Flux's kustomize_varsub.go does it.
 
-Pure: the reconciler resolves ``substituteFrom`` ConfigMaps/Secrets and passes their decoded data in. This
-module merges and validates the variables, then runs gotk.kustomize.envsubst over each object's YAML text
-and reads it back with go-yaml v2's scalar rules (``y`` is true, ``1:20`` a string) and JSON's number rules.
+Pure: gotk.kustomize.substitute.variables reads the ``substituteFrom`` ConfigMaps/Secrets. This module merges
+and validates the variables, then runs envsubst over each object's YAML text and reads it back with go-yaml
+v2's scalar rules (``y`` is true, ``1:20`` a string) and JSON's number rules.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 
 from gotk.gocompat import yaml as goyaml
-from gotk.kustomize.envsubst import SubstitutionError, envsubst
+from gotk.kustomize.substitute.envsubst import SubstitutionError, envsubst
 
 __all__ = [
     "DISABLED_VALUE",
