@@ -19,7 +19,7 @@ from typing import Any
 import click
 import yaml
 
-from gotk.cli import create_common, goflags, goyaml, kinds_cli, output
+from gotk.cli import create_common, goflags, kinds_cli, output
 from gotk.cli.context import Globals
 from gotk.cli.create_common import CreateArgs, create_options
 from gotk.cli.create_kustomization import depends_on
@@ -28,6 +28,7 @@ from gotk.cli.engines import gitsecret
 from gotk.cli.engines.manifest import Obj
 from gotk.cli.flags import with_globals
 from gotk.cli.output import CommandError
+from gotk.gocompat import yaml as goyaml
 from gotk.source.helm.chart import merge_maps
 
 SOURCE_KINDS = ("HelmRepository", "GitRepository", "Bucket")

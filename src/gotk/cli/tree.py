@@ -18,11 +18,12 @@ from typing import Any
 import click
 import yaml
 
-from gotk.cli import goyaml, kubeclient
+from gotk.cli import kubeclient
 from gotk.cli.context import Globals
 from gotk.cli.engines.kdiff import Meta, fmt_meta, parse_id
 from gotk.cli.flags import AliasGroup, with_globals
 from gotk.cli.output import CommandError
+from gotk.gocompat import yaml as goyaml
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CRDS, HELMRELEASES, KUSTOMIZATIONS, SECRETS

@@ -1,4 +1,5 @@
-"""Go-compatible formats: what Flux's Go code reads and writes, reproduced exactly (durations, and more).
-
-The bottom of the layer order: it imports nothing from gotk, and every other part may use it.
+"""Go-compatible formats: what Flux's Go code reads and writes, reproduced exactly: Go durations (`durations`),
+strconv's numbers (`strconv`), time.Time text (`times`), encoding/json output (`json`), go-yaml v2 as
+sigs.k8s.io/yaml uses it (`yaml`) and go-yaml v3 as sops uses it (`yaml3`). The bottom layer: it imports nothing
+else from gotk.
 """

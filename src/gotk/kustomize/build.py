@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -185,18 +185,22 @@ def generated(spec: Mapping[str, Any], resources: list[str] | None, existing: Ob
     return kus
 
 
-def check_remote_bases(directory: Path) -> None:
-    """Refuse remote bases anywhere under `directory` (--no-remote-bases)."""
+def kustomization_files(directory: Path) -> Iterator[tuple[Path, Any]]:
+    """(path, parsed document) of every kustomization file under `directory` (an empty one reads as {})."""
     for current, _, files in os.walk(directory):
         for name in files:
-            if name not in KUSTOMIZATION_FILES:
-                continue
-            path = Path(current) / name
-            doc = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
-            for key in ("resources", "bases", "components"):
-                for entry in doc.get(key) or []:
-                    if isinstance(entry, str) and entry.startswith(REMOTE_PREFIXES):
-                        raise BuildError(f"remote bases are not allowed (--no-remote-bases): '{entry}' in {name}")
+            if name in KUSTOMIZATION_FILES:
+                path = Path(current) / name
+                yield path, yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
+
+
+def check_remote_bases(directory: Path) -> None:
+    """Refuse remote bases anywhere under `directory` (--no-remote-bases)."""
+    for path, doc in kustomization_files(directory):
+        for key in ("resources", "bases", "components"):
+            for entry in doc.get(key) or []:
+                if isinstance(entry, str) and entry.startswith(REMOTE_PREFIXES):
+                    raise BuildError(f"remote bases are not allowed (--no-remote-bases): '{entry}' in {path.name}")
 
 
 def fast_path(directory: Path, spec: Mapping[str, Any]) -> list[Obj] | None:

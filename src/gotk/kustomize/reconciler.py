@@ -22,7 +22,7 @@ from gotk.kube.resources import KUSTOMIZATIONS
 from gotk.kustomize import build as kbuild
 from gotk.kustomize import inventory
 from gotk.kustomize.artifact_cache import ArtifactCache
-from gotk.kustomize.generator_files import decrypt_generator_sources
+from gotk.kustomize.decrypt.generators import decrypt_generator_sources
 from gotk.kustomize.postbuild import PostBuildError, identities, post_build
 from gotk.kustomize.sources import (
     InvalidReadyExpr,
@@ -208,7 +208,7 @@ class KustomizationReconciler:
             raise GenericError(meta.BUILD_FAILED, str(exc)) from None
         client = await self.targets.client_for(req)
         try:
-            objects = await post_build(req, client, objects)
+            objects = await post_build(req, client, objects, identities=keys)
         except PostBuildError as exc:
             raise GenericError(meta.BUILD_FAILED, str(exc)) from None
         labels = owner_labels(req.obj)

@@ -13,7 +13,8 @@ import yaml
 from gotk.kube import config as kubeconfig
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import SECRETS, SERVICE_ACCOUNTS
+from gotk.kube.resources import SERVICE_ACCOUNTS
+from gotk.runtime import secrets
 from gotk.runtime.informer import Informer
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError
@@ -117,13 +118,12 @@ class Targets:
     async def _remote(self, namespace: str, ref: Mapping[str, str]) -> tuple[Client, str]:
         name = ref["name"]
         try:
-            secret = await self.client.get(SECRETS, name, namespace)
-        except ApiError as exc:
+            secret = await secrets.get_secret(self.client, namespace, name, field="spec.kubeConfig.secretRef")
+        except secrets.ReadError as exc:
+            why = exc.error.reason or exc.error
             raise GenericError(
-                "ReconciliationFailed", f"failed to get kubeConfig secret '{namespace}/{name}': {exc.reason or exc}"
+                "ReconciliationFailed", f"failed to get kubeConfig secret '{namespace}/{name}': {why}"
             ) from None
-        import base64
-
         data = secret.get("data") or {}
         key = ref.get("key") or ("value" if "value" in data else "value.yaml")
         if key not in data:
@@ -131,7 +131,7 @@ class Targets:
         cache_key = f"{namespace}/{name}@{secret['metadata'].get('resourceVersion')}"
         found = self._clients.get(cache_key)
         if found is None:
-            doc = yaml.load(base64.b64decode(data[key]), Loader=yaml.CSafeLoader) or {}
+            doc = yaml.load(secrets.decoded(secret)[key], Loader=yaml.CSafeLoader) or {}
             unsafe = file_references(doc)
             if unsafe:
                 message = (

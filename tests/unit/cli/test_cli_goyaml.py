@@ -1,84 +1,14 @@
-"""The Go-compatible YAML emitter and Go flag semantics used by create/export: go-yaml v2's quoting
-(double quotes for strings that would read back as another type, single quotes for indicators), its
-natural key order, literal blocks, Go float formatting, time.ParseDuration/Duration.String, pflag
-string slices, the shape flux's typed structs give exported specs, and Go's url.Parse errors.
+"""The Go semantics create/export rely on besides YAML (see tests/unit/gocompat/test_yaml.py):
+time.ParseDuration/Duration.String, pflag string slices, the shape flux's typed structs give exported
+specs, and Go's url.Parse errors.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from gotk.cli import goflags, goyaml
+from gotk.cli import goflags
 from gotk.cli.engines import gitsecret, manifest
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("main", "main"),
-        ("", '""'),
-        ("true", '"true"'),
-        ("y", '"y"'),
-        ("off", '"off"'),
-        ("null", '"null"'),
-        ("~", '"~"'),
-        ("8080", '"8080"'),
-        ("0x1F", '"0x1F"'),
-        ("1e3", '"1e3"'),
-        ("1.5", '"1.5"'),
-        (".5", '".5"'),
-        ("2026-01-02", '"2026-01-02"'),
-        ("1:20", '"1:20"'),
-        ("<<", '"<<"'),
-        ("*", "'*'"),
-        ("6.3.5", "6.3.5"),
-        ("c88a2f41", "c88a2f41"),
-        ("1234e56x", "1234e56x"),
-        ("=", "="),
-        ("[127.0.0.1]:22 ssh-ed25519 AAAA", "'[127.0.0.1]:22 ssh-ed25519 AAAA'"),
-        ("a: b", "'a: b'"),
-    ],
-)
-def test_scalar_quoting(value: str, expected: str) -> None:
-    assert goyaml.dump({"k": value}) == f"k: {expected}\n"
-
-
-def test_key_order_literal_blocks_and_sequences() -> None:
-    doc = {
-        "spec": {"sparseCheckout": ["a", "b"], "ignore": "x\ny", "a10": 1, "a9": 2, "caFile": 1, "ca.crt": 2},
-        "apiVersion": "v1",
-        "data": {"identity.pub": "ssh-ed25519 AAAA\n", "identity": "k"},
-        "empty": {},
-        "none": [],
-    }
-    assert goyaml.dump(doc) == (
-        "apiVersion: v1\n"
-        "data:\n"
-        "  identity: k\n"
-        "  identity.pub: |\n"
-        "    ssh-ed25519 AAAA\n"
-        "empty: {}\n"
-        "none: []\n"
-        "spec:\n"
-        "  a9: 2\n"
-        "  a10: 1\n"
-        "  ca.crt: 2\n"
-        "  caFile: 1\n"
-        "  ignore: |-\n"
-        "    x\n"
-        "    y\n"
-        "  sparseCheckout:\n"
-        "  - a\n"
-        "  - b\n"
-    )
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(1.0, "1"), (0.5, "0.5"), (1e6, "1e+06"), (123456.0, "123456"), (1.5e-7, "1.5e-07"), (-2.25, "-2.25")],
-)
-def test_go_float(value: float, expected: str) -> None:
-    assert goyaml.go_float(value) == expected
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 `compare(live, merged)` walks two objects the way dyff's `CompareInputFiles` does with Kubernetes entity
 detection on and order changes reported: maps key by key, lists by a shared identifier field (`name`,
 `key`, `id`, `manager`, or a guessed one) or by content hashes, scalars by tag and value. The objects are
-first written as sigs.k8s.io/yaml would (gotk.cli.goyaml) and read back, so tags match what dyff sees.
+first written as sigs.k8s.io/yaml would (gotk.gocompat.yaml) and read back, so tags match what dyff sees.
 Pure; gotk.cli.engines.dyff_report renders the result.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from gotk.cli import goyaml
+from gotk.gocompat import yaml as goyaml
 
 ADDITION, REMOVAL, MODIFICATION, ORDERCHANGE = "+", "-", "±", "⇆"
 IDENTIFIERS = ("name", "key", "id", "manager")  # dyff's candidates plus the Kubernetes one

@@ -25,13 +25,13 @@ from typing import Any
 
 import yaml
 
-from gotk.cli import goyaml
 from gotk.cli.output import CommandError
+from gotk.gocompat import yaml as goyaml
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS, SECRETS
 from gotk.kustomize import build as kbuild
-from gotk.kustomize import varsub
+from gotk.kustomize.substitute import varsub
 from gotk.source import ignore as sourceignore
 
 Obj = dict[str, Any]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gotk.api import kinds
-from gotk.cli import goflags, goyaml
+from gotk.cli import goflags
+from gotk.gocompat import yaml as goyaml
 
 Obj = dict[str, Any]
 

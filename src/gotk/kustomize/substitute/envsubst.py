@@ -1,6 +1,6 @@
 """Bash-like ``${var}`` expansion with the semantics of Flux's envsubst (fluxcd/pkg, forked from drone/envsubst).
 
-Pure and dependency-free; gotk.kustomize.varsub runs it on each object's YAML text in postBuild.
+Pure; gotk.kustomize.substitute.varsub runs it on each object's YAML text in postBuild.
 Lengths, offsets and pattern trims count UTF-8 bytes as Go does; bytes that do not decode are carried
 as surrogate escapes. Error messages match Flux's, with the variable and text offset as attributes.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from gotk.gocompat import strconv
 
 __all__ = ["SubstitutionError", "envsubst"]
 
@@ -39,8 +41,6 @@ _Node = str | _Expr
 _DEFAULT_OPS = frozenset({"=", ":=", ":-", ":?", ":+"})
 _MAX_DEPTH = 64
 _NEEDS_WORK = re.compile(r"\$[{$]|\x00")  # text without these comes back unchanged
-_INT = re.compile(r"[+-]?0*([0-9]+)")
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 # Where a literal run stops, per context; "$" and "\\" are looked at for "${" and escapes.
 _TOP = re.compile(r"\$")
@@ -243,26 +243,17 @@ def _case_rune(char: str, upper: bool) -> str:
     return next((mapped for mapped in candidates if len(mapped) == 1), char)
 
 
-def _atoi(text: str) -> int | None:
-    """strconv.Atoi: optional sign, ASCII digits, within int64."""
-    match = _INT.fullmatch(text)
-    if match is None or len(match[1]) > 19:  # (int() refuses very long digit strings)
-        return None
-    number = int(text)
-    return number if _INT64_MIN <= number <= _INT64_MAX else None
-
-
 def _substring(value: str, args: list[str], node: _Expr) -> str:
     data = _to_bytes(value)
-    position, size = _atoi(args[0]), len(data)
+    position, size = strconv.atoi(args[0]), len(data)
     if position is None:
         return value
     if position < 0:
         position = max(size + position, 0)
-    length = _atoi(args[1]) if len(args) > 1 else _INT64_MAX - position
+    length = strconv.atoi(args[1]) if len(args) > 1 else strconv.INT64_MAX - position
     if length is None:
         return value
-    end = (position + length - _INT64_MIN) % (1 << 64) + _INT64_MIN  # Go's int64 arithmetic wraps
+    end = (position + length - strconv.INT64_MIN) % (1 << 64) + strconv.INT64_MIN  # Go's int64 arithmetic wraps
     if end >= size:
         return _from_bytes(data[position:]) if position < size else ""
     if end < position:  # Go panics on this slice; report it as a substitution error

@@ -13,15 +13,16 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pyrage  # type: ignore[import-untyped]  # no stubs; only decrypt and x25519.Identity are used
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gotk.kustomize import sops_formats as formats
-from gotk.kustomize.sops_formats import SopsError
+from gotk.gocompat import strconv, times, yaml3
+from gotk.kustomize.decrypt import formats
+from gotk.kustomize.decrypt.formats import SopsError
 
 __all__ = [
     "SopsError",
@@ -41,7 +42,6 @@ _MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()  # sops.MACOnlyEncry
 _RULES = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex")
 _COMMENT_RULES = ("unencrypted_comment_regex", "encrypted_comment_regex")
 _KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
-_INT64 = range(-(2**63), 2**63)
 
 
 def is_encrypted(obj: Mapping[str, Any] | str | bytes) -> bool:
@@ -264,12 +264,12 @@ def _typed(plain: bytes, kind: str, path: list[str], *, raw: bool) -> tuple[Any,
             return number, str(number).encode()
         if kind == "float":
             real = float(plain)
-            return real, formats.go_float(real).encode()
+            return real, strconv.format_float(real, "f").encode()
         if kind == "bool":
-            flag = formats.GO_BOOLS[plain.decode()]
+            flag = strconv.PARSE_BOOL[plain.decode()]
             return flag, b"True" if flag else b"False"
         if kind == "time":
-            return formats.GoTime(plain.decode()), plain
+            return yaml3.Timestamp(plain.decode()), plain
         if kind == "bytes":
             return base64.b64encode(plain).decode(), plain
     except (ValueError, KeyError, UnicodeDecodeError):
@@ -281,15 +281,16 @@ def _mac_bytes(value: Any, path: list[str]) -> bytes:
     if isinstance(value, bool):
         return b"True" if value else b"False"
     if isinstance(value, int):
-        return str(value).encode() if value in _INT64 else formats.go_float(float(value)).encode()
+        in_int64 = strconv.INT64_MIN <= value <= strconv.INT64_MAX
+        return str(value).encode() if in_int64 else strconv.format_float(float(value), "f").encode()
     if isinstance(value, float):
-        return formats.go_float(value).encode()
+        return strconv.format_float(value, "f").encode()
     if isinstance(value, str):
         return value.encode("utf-8", "surrogateescape")
     if isinstance(value, bytes):
         return value
     if isinstance(value, date):
-        return formats.go_time(value).encode()
+        return times.format_rfc3339nano(value).encode()
     raise SopsError(f"value at '{_where(path)}' has an unsupported type {type(value).__name__}")
 
 
@@ -329,7 +330,7 @@ def _parse_metadata(sops: Mapping[str, Any]) -> _Metadata:
     other = [kind for kind in _KEY_TYPES[1:] if groups[0].get(kind)]
     mac_only = sops.get("mac_only_encrypted", False)
     if isinstance(mac_only, str):
-        mac_only = formats.GO_BOOLS.get(mac_only, False)
+        mac_only = strconv.PARSE_BOOL.get(mac_only, False)
     return _Metadata(
         rules={k: v for k, v in rules.items() if k in _RULES},
         comment_rule=comment_rule,
@@ -372,15 +373,10 @@ def _data_key(meta: _Metadata, identities: Sequence[str]) -> bytes:
 
 def _go_rfc3339(value: Any) -> str:
     """lastmodified as Go's time.Parse(RFC3339) then Format(RFC3339): the MAC's additional data."""
-    moment = value
-    if not isinstance(moment, datetime):
-        try:
-            moment = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise SopsError("the SOPS lastmodified timestamp is not RFC 3339") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return formats.go_time(moment.replace(microsecond=0))
+    try:
+        return times.format_rfc3339(value)
+    except ValueError:
+        raise SopsError("the SOPS lastmodified timestamp is not RFC 3339") from None
 
 
 def _bytes(text: str | bytes) -> bytes:
