@@ -29,7 +29,7 @@ from gotk.cli.engines.manifest import Obj
 from gotk.cli.flags import with_globals
 from gotk.cli.output import CommandError
 from gotk.gocompat import yaml as goyaml
-from gotk.source.helm.chart import merge_maps
+from gotk.runtime import helmvalues
 
 SOURCE_KINDS = ("HelmRepository", "GitRepository", "Bucket")
 CHART_REF_KINDS = ("OCIRepository", "HelmChart")
@@ -137,7 +137,7 @@ def read_values(paths: Sequence[str]) -> Obj:
         if not isinstance(doc, dict):
             why = f"json: cannot unmarshal {_json_type(doc)} into Go value of type map[string]interface {{}}"
             raise CommandError(f"unmarshaling values from {path} failed: {why}")
-        merged = merge_maps(merged, doc)
+        merged = helmvalues.merge(merged, doc)
     return merged
 
 

@@ -11,7 +11,6 @@ in sync (at most a few actions per reconcile); failures count against the remedi
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
 import shutil
 import tempfile
@@ -28,8 +27,8 @@ from gotk.helm import status as hstatus
 from gotk.helm import values as hv
 from gotk.helm.lib import HelmActionError, HelmLib, Release, ReleaseNotFoundError, Target
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import CONFIGMAPS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES, SECRETS
-from gotk.runtime import artifacts, chartarchive, conditions
+from gotk.kube.resources import HELMCHARTS, HELMRELEASES, OCIREPOSITORIES
+from gotk.runtime import artifacts, chartarchive, conditions, secrets
 from gotk.runtime.events import NORMAL
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
@@ -175,17 +174,16 @@ class HelmReleaseReconciler:
         refs = [hv.ValuesRef.from_spec(r) for r in req.spec.get("valuesFrom") or []]
         loaded = []
         for ref in refs:
-            res = {"ConfigMap": CONFIGMAPS, "Secret": SECRETS}.get(ref.kind)
-            if res is None:
-                raise StallingError(hc.INIT_FAILED, f"unsupported valuesFrom kind '{ref.kind}'")
-            obj = await req.client.get_or_none(res, ref.name, req.namespace)
-            data: dict[str, str] | None = None
-            if obj is not None:
-                raw = obj.get("data") or {}
+            field = f"spec.valuesFrom[{ref.kind}/{ref.name}]"
+            try:
                 if ref.kind == "Secret":
-                    data = {k: base64.b64decode(v).decode(errors="replace") for k, v in raw.items()}
+                    data = await secrets.secret_text(req.client, req.namespace, ref.name, field=field, optional=True)
+                elif ref.kind == "ConfigMap":
+                    data = await secrets.configmap_data(req.client, req.namespace, ref.name, field=field, optional=True)
                 else:
-                    data = {k: str(v) for k, v in raw.items()}
+                    raise StallingError(hc.INIT_FAILED, f"unsupported valuesFrom kind '{ref.kind}'")
+            except secrets.SecretError as exc:
+                raise GenericError(hc.INIT_FAILED, f"could not resolve chart values: {exc}") from None
             loaded.append((ref, data))
         try:
             composed = hv.compose(loaded, req.spec.get("values"))

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from gotk.runtime.helmvalues import merge
+
 Obj = dict[str, Any]
 MAX_RELEASE_NAME = 53
 DEFAULT_VALUES_KEY = "values.yaml"
@@ -49,17 +51,6 @@ def shorten(name: str) -> str:
 def chart_object_name(obj: Mapping[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace')}-{meta.get('name')}"
-
-
-def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> Obj:
-    """Deep merge: maps merge key by key, anything else (lists too) is replaced."""
-    out: Obj = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def split_path(path: str) -> list[str | int]:

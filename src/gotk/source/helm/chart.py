@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from gotk.runtime import semver
+from gotk.runtime import helmvalues, semver
 from gotk.runtime.chartarchive import (
     CHART_PACKAGE_ERROR,
     INVALID_CHART_REFERENCE,
@@ -43,17 +43,6 @@ def metadata_from_dir(chart_dir: Path) -> Obj:
     return check_metadata(load_yaml(path.read_bytes(), "Chart.yaml"), str(chart_dir.name))
 
 
-def merge_maps(base: Mapping[str, Any], override: Mapping[str, Any]) -> Obj:
-    """Deep merge as Flux merges values files: maps merge key by key, anything else is replaced."""
-    out: Obj = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge_maps(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def merge_values_files(root: Path, paths: Sequence[str], *, ignore_missing: bool) -> tuple[bytes, list[str]]:
     """Merge the values files (paths relative to `root`, which they may not leave) in order; return the
     merged values.yaml and the paths that were found."""
@@ -71,7 +60,7 @@ def merge_values_files(root: Path, paths: Sequence[str], *, ignore_missing: bool
         values = load_yaml(path.read_bytes(), f"values file '{rel}'") or {}
         if not isinstance(values, dict):
             raise ChartError(VALUES_FILES_ERROR, f"values file '{rel}' is not a mapping")
-        merged = merge_maps(merged, values)
+        merged = helmvalues.merge(merged, values)
         found.append(rel)
     return yaml.dump(merged, Dumper=_Dumper, sort_keys=True).encode(), found
 
