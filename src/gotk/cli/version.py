@@ -1,4 +1,4 @@
-"""`flux version`: the CLI's version, and the server's and controllers' when a cluster is reachable."""
+"""`flux version`: prints the CLI's own version only; it never contacts a cluster."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Injectable time source: monotonic seconds, UTC wall time and async sleep.
 
-Controllers, the work queue and condition stamping take a `Clock` so production code runs on
-`RealClock` and tests run on `FakeClock`, whose `advance()` wakes sleepers without real waiting.
+Its one user is the work queue (`runtime/queue.py`: `WorkQueue` delays and `TokenBucket` pacing):
+production runs on `RealClock`, the queue's unit tests on `FakeClock`, whose `advance()` wakes
+sleepers without real waiting. Condition timestamps and controllers read the system time directly.
 """
 
 from __future__ import annotations
