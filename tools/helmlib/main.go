@@ -51,40 +51,42 @@ const FieldManager = "helm-controller"
 func init() { kube.ManagedFieldsManager = FieldManager }
 
 type request struct {
-	Action                   string         `json:"action"`
-	Kubeconfig               string         `json:"kubeconfig"`
-	Context                  string         `json:"context"`
-	Namespace                string         `json:"namespace"`
-	StorageNamespace         string         `json:"storageNamespace"`
-	Impersonate              string         `json:"impersonate"`
-	QPS                      float32        `json:"qps"`
-	Burst                    int            `json:"burst"`
-	ReleaseName              string         `json:"releaseName"`
-	ChartPath                string         `json:"chartPath"`
-	Values                   map[string]any `json:"values"`
-	Timeout                  string         `json:"timeout"`
-	Wait                     bool           `json:"wait"`
-	WaitForJobs              bool           `json:"waitForJobs"`
-	DisableHooks             bool           `json:"disableHooks"`
-	DisableOpenAPIValidation bool           `json:"disableOpenAPIValidation"`
-	Force                    bool           `json:"force"`
-	CreateNamespace          bool           `json:"createNamespace"`
-	MaxHistory               int            `json:"maxHistory"`
-	Description              string         `json:"description"`
-	Version                  int            `json:"version"`
-	KeepHistory              bool           `json:"keepHistory"`
-	ResetValues              bool           `json:"resetValues"`
-	ReuseValues              bool           `json:"reuseValues"`
-	CleanupOnFail            bool           `json:"cleanupOnFail"`
-	SkipCRDs                 bool           `json:"skipCRDs"`
-	ForceConflicts           bool           `json:"forceConflicts"`
-	ServerSideApply          string         `json:"serverSideApply"` // "true", "false" or "auto" (upgrade, rollback)
-	TakeOwnership            bool           `json:"takeOwnership"`   // adopt objects without Helm's annotations
-	SkipSchemaValidation     bool           `json:"skipSchemaValidation"`
-	Replace                  bool           `json:"replace"`             // install: reuse the name of a deleted release
-	WaitStrategy             string         `json:"waitStrategy"`        // with wait: "watcher" (default) or "legacy"
-	DeletionPropagation      string         `json:"deletionPropagation"` // uninstall: background, foreground, orphan
-	CRDs                     string         `json:"crds"`                // install, upgrade: Skip, Create or CreateReplace
+	Action                   string              `json:"action"`
+	Kubeconfig               string              `json:"kubeconfig"`
+	Context                  string              `json:"context"`
+	Namespace                string              `json:"namespace"`
+	StorageNamespace         string              `json:"storageNamespace"`
+	Impersonate              string              `json:"impersonate"`
+	QPS                      float32             `json:"qps"`
+	Burst                    int                 `json:"burst"`
+	ReleaseName              string              `json:"releaseName"`
+	ChartPath                string              `json:"chartPath"`
+	Values                   map[string]any      `json:"values"`
+	Timeout                  string              `json:"timeout"`
+	Wait                     bool                `json:"wait"`
+	WaitForJobs              bool                `json:"waitForJobs"`
+	DisableHooks             bool                `json:"disableHooks"`
+	DisableOpenAPIValidation bool                `json:"disableOpenAPIValidation"`
+	Force                    bool                `json:"force"`
+	CreateNamespace          bool                `json:"createNamespace"`
+	MaxHistory               int                 `json:"maxHistory"`
+	Description              string              `json:"description"`
+	Version                  int                 `json:"version"`
+	KeepHistory              bool                `json:"keepHistory"`
+	ResetValues              bool                `json:"resetValues"`
+	ReuseValues              bool                `json:"reuseValues"`
+	CleanupOnFail            bool                `json:"cleanupOnFail"`
+	SkipCRDs                 bool                `json:"skipCRDs"`
+	ForceConflicts           bool                `json:"forceConflicts"`
+	ServerSideApply          string              `json:"serverSideApply"` // "true", "false" or "auto" (upgrade, rollback)
+	TakeOwnership            bool                `json:"takeOwnership"`   // adopt objects without Helm's annotations
+	SkipSchemaValidation     bool                `json:"skipSchemaValidation"`
+	Replace                  bool                `json:"replace"`             // install: reuse the name of a deleted release
+	WaitStrategy             string              `json:"waitStrategy"`        // with wait: "watcher" (default) or "legacy"
+	DeletionPropagation      string              `json:"deletionPropagation"` // uninstall: background, foreground, orphan
+	CRDs                     string              `json:"crds"`                // install, upgrade: Skip, Create or CreateReplace
+	ChartVersion             string              `json:"chartVersion"`        // install, upgrade: the chart's version as released
+	Filters                  map[string][]string `json:"filters"`             // test: {"name": [...]} runs, {"!name": [...]} skips
 }
 
 type chartInfo struct {
@@ -163,7 +165,7 @@ func run(requestJSON string, logs *lockedBuffer) (out response) {
 	handler := slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: dropTime})
 	out, err := dispatch(action.NewConfiguration(action.ConfigurationSetLogger(handler)), &req)
 	if err != nil {
-		return response{Error: err.Error(), Code: errorCode(err)}
+		return response{Error: err.Error(), Code: errorCode(err), Release: out.Release}
 	}
 	out.OK = true
 	return out
@@ -205,7 +207,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 	name := req.ReleaseName
 	switch req.Action {
 	case "install":
-		chrt, err := loader.Load(req.ChartPath)
+		chrt, err := loadChart(req)
 		if err != nil {
 			return response{}, err
 		}
@@ -220,7 +222,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.TakeOwnership, a.SkipSchemaValidation, a.Replace = req.TakeOwnership, req.SkipSchemaValidation, req.Replace
 		return releaseResponse(a.Run(chrt, req.Values))
 	case "upgrade":
-		chrt, err := loader.Load(req.ChartPath)
+		chrt, err := loadChart(req)
 		if err != nil {
 			return response{}, err
 		}
@@ -278,10 +280,16 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		return releaseResponse(a.Run(name))
 	default: // "test"
 		a := action.NewReleaseTesting(cfg)
-		a.Namespace, a.Timeout = req.Namespace, timeout
+		a.Namespace, a.Timeout, a.Filters = req.Namespace, timeout, req.Filters
 		rel, shutdown, err := a.Run(name)
 		if shutdown != nil {
 			err = errors.Join(err, shutdown()) // deletes the test hooks by their delete policies
+		}
+		if err != nil && rel != nil { // a failed test: the hooks' phases go back with the error
+			out, convErr := releaseResponse(rel, nil)
+			if convErr == nil {
+				return out, err
+			}
 		}
 		return releaseResponse(rel, err)
 	}
@@ -347,6 +355,19 @@ func applyCRDs(cfg *action.Configuration, chrt *chart.Chart, policy string, time
 		return err
 	}
 	return waiter.Wait(applied, timeout)
+}
+
+// loadChart loads the chart archive or directory; a chartVersion in the request replaces the chart's own (Flux
+// appends the OCI digest, `1.2.3+0123456789ab`, so that a new digest of the same version upgrades).
+func loadChart(req *request) (*chart.Chart, error) {
+	chrt, err := loader.Load(req.ChartPath)
+	if err != nil {
+		return nil, err
+	}
+	if req.ChartVersion != "" && chrt.Metadata != nil {
+		chrt.Metadata.Version = req.ChartVersion
+	}
+	return chrt, nil
 }
 
 func orDefault(s, def string) string {

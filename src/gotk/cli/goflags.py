@@ -14,99 +14,10 @@ from typing import Any
 import click
 
 from gotk.cli.output import CommandError
+from gotk.gocompat import durations
 
-NANOSECOND = 1
-MICROSECOND = 1000
-MILLISECOND = 1000 * MICROSECOND
-SECOND = 1000 * MILLISECOND
-MINUTE = 60 * SECOND
-HOUR = 60 * MINUTE
-_UNITS = {"ns": NANOSECOND, "us": MICROSECOND, "µs": MICROSECOND, "μs": MICROSECOND, "ms": MILLISECOND}
-_UNITS |= {"s": SECOND, "m": MINUTE, "h": HOUR}
-_MAX = 1 << 63
-
-
-def parse_duration(text: str) -> int:
-    """time.ParseDuration: nanoseconds in `text`; ValueError carries Go's message."""
-    invalid = ValueError(f'time: invalid duration "{text}"')
-    s, negative = text, False
-    if s[:1] in ("-", "+"):
-        negative, s = s[0] == "-", s[1:]
-    if s == "0":
-        return 0
-    if not s:
-        raise invalid
-    total = 0
-    while s:
-        if not (s[0] == "." or s[0].isdigit()):
-            raise invalid
-        i = 0
-        while i < len(s) and "0" <= s[i] <= "9":
-            i += 1
-        whole, s = int(s[:i] or "0"), s[i:]
-        before = i > 0
-        fraction, scale, after = 0, 1.0, False
-        if s[:1] == ".":
-            j = 1
-            while j < len(s) and "0" <= s[j] <= "9":
-                j += 1
-            digits, s = s[1:j], s[j:]
-            after = bool(digits)
-            if digits:
-                fraction, scale = int(digits), float(10 ** len(digits))
-        if not before and not after:
-            raise invalid
-        k = 0
-        while k < len(s) and not (s[k] == "." or "0" <= s[k] <= "9"):
-            k += 1
-        if k == 0:
-            raise ValueError(f'time: missing unit in duration "{text}"')
-        unit_name, s = s[:k], s[k:]
-        unit = _UNITS.get(unit_name)
-        if unit is None:
-            raise ValueError(f'time: unknown unit "{unit_name}" in duration "{text}"')
-        value = whole * unit + (int(fraction * (unit / scale)) if fraction else 0)
-        total += value
-        if total > _MAX:
-            raise invalid
-    if not negative and total > _MAX - 1:
-        raise invalid
-    return -total if negative else total
-
-
-def _frac(value: int, precision: int) -> tuple[str, int]:
-    """Go's fmtFrac: the fraction of value/10**precision without trailing zeros, and the integer part."""
-    digits = ""
-    printed = False
-    for _ in range(precision):
-        digit = value % 10
-        printed = printed or digit != 0
-        if printed:
-            digits = str(digit) + digits
-        value //= 10
-    return ("." + digits if printed else ""), value
-
-
-def format_duration(ns: int) -> str:
-    """time.Duration.String: 90s -> `1m30s`, 1h -> `1h0m0s`, 0.5s -> `500ms`."""
-    if ns == 0:
-        return "0s"
-    sign, u = ("-", -ns) if ns < 0 else ("", ns)
-    if u < SECOND:
-        if u < MICROSECOND:
-            return f"{sign}{u}ns"
-        unit, precision = ("µs", 3) if u < MILLISECOND else ("ms", 6)
-        fraction, whole = _frac(u, precision)
-        return f"{sign}{whole}{fraction}{unit}"
-    fraction, seconds = _frac(u, 9)
-    out = f"{seconds % 60}{fraction}s"
-    minutes = seconds // 60
-    if minutes:
-        out = f"{minutes % 60}m{out}"
-        hours = minutes // 60
-        if hours:
-            out = f"{hours}h{out}"
-    return sign + out
+parse_duration = durations.parse_ns
+format_duration = durations.format_ns
 
 
 def normalize_duration(text: Any) -> Any:

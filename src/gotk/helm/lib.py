@@ -44,12 +44,14 @@ class HelmLibNotFoundError(FileNotFoundError):
 
 
 class HelmActionError(RuntimeError):
-    """A Helm action failed; `message` is Helm's error."""
+    """A Helm action failed; `message` is Helm's error, `release` the release as the failure left it when the
+    library returned one (a failed test: its hooks' phases)."""
 
-    def __init__(self, action: str, message: str) -> None:
+    def __init__(self, action: str, message: str, release: Release | None = None) -> None:
         super().__init__(f"helm {action}: {message}")
         self.action = action
         self.message = message
+        self.release = release
 
 
 class ReleaseNotFoundError(HelmActionError):
@@ -171,6 +173,8 @@ class Options(TypedDict, total=False):
     wait_strategy: str  # with wait: "watcher" (kstatus, the default) or "legacy" (Helm 3's polling)
     deletion_propagation: str  # uninstall: background, foreground or orphan
     crds: str  # install, upgrade: Skip, Create or CreateReplace the chart's crds/
+    chart_version: str  # install, upgrade: the version the release records instead of the chart's own
+    filters: dict[str, list[str]]  # test: {"name": [...]} runs only these tests, {"!name": [...]} skips these
 
 
 _KEYS = {"disable_openapi_validation": "disableOpenAPIValidation", "skip_crds": "skipCRDs"}
@@ -215,7 +219,9 @@ class HelmLib:
         response = self.call({"action": action, **request})
         if not response.get("ok"):
             error = _ERRORS.get(str(response.get("code") or ""), HelmActionError)
-            raise error(action, str(response.get("error", "unknown error")))
+            found = response.get("release")
+            release = Release.from_json(found) if isinstance(found, Mapping) else None
+            raise error(action, str(response.get("error", "unknown error")), release)
         return response
 
     def _release(self, action: str, target: Target, release_name: str, **fields: Any) -> Release:
@@ -285,6 +291,7 @@ class HelmLib:
         """Revision `version` (0: the latest)."""
         return self._release("get", target, release_name, version=version)
 
-    def test(self, target: Target, release_name: str, *, timeout: str = "5m0s") -> Release:
-        """Run the release's test hooks (`helm test`); their phases are in `Release.hooks`."""
-        return self._release("test", target, release_name, timeout=timeout)
+    def test(self, target: Target, release_name: str, **options: Unpack[Options]) -> Release:
+        """Run the release's test hooks (`helm test`); their phases are in `Release.hooks` (on a failure, in the
+        error's `release`). `filters`: {"name": [...]} runs only those tests, {"!name": [...]} skips those."""
+        return self._release("test", target, release_name, **_camel(options))

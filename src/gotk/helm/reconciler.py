@@ -11,9 +11,11 @@ in sync (at most a few actions per reconcile); failures count against the remedi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,29 +24,42 @@ from typing import Any, TypeVar
 
 from gotk.api import helm_conditions as hc
 from gotk.api import helm_v2, meta
-from gotk.helm import actions, planner
+from gotk.gocompat import durations
+from gotk.helm import actions, chartref, planner
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
+from gotk.helm.actions import options
 from gotk.helm.lib import HelmActionError, HelmLib, Release, ReleaseNotFoundError, Target
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import HELMCHARTS, HELMRELEASES, OCIREPOSITORIES
+from gotk.kube.resources import EXTERNALARTIFACTS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES
 from gotk.runtime import artifacts, chartarchive, conditions, secrets
-from gotk.runtime.events import NORMAL
+from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 
 Obj = dict[str, Any]
 T = TypeVar("T")
-CHART_REFS = {"HelmChart": HELMCHARTS, "OCIRepository": OCIREPOSITORIES}
+CHART_REFS = {"HelmChart": HELMCHARTS, "OCIRepository": OCIREPOSITORIES, "ExternalArtifact": EXTERNALARTIFACTS}
 FIELD_MANAGER = "helm-controller"
 MAX_ACTIONS = 6
 MAX_CHART = 50 << 20
 
-# Ready, as Flux's helm-controller summarizes it: Remediated over TestSuccess over Released
+
+
+def _summary(obj: conditions.View) -> tuple[str, ...]:
+    """Ready, as Flux's helm-controller summarizes it: Remediated over TestSuccess over Released, TestSuccess only
+    when tests are enabled and their failures not ignored."""
+    test = (obj.get("spec") or {}).get("test") or {}
+    if test.get("enable") and not test.get("ignoreFailures"):
+        return (hc.REMEDIATED, hc.TEST_SUCCESS, hc.RELEASED)
+    return (hc.REMEDIATED, hc.RELEASED)
+
+
 CONDITIONS = conditions.ConditionTable(
     owned=(meta.READY, meta.RECONCILING, meta.STALLED, hc.RELEASED, hc.TEST_SUCCESS, hc.REMEDIATED),
     summarize=(hc.REMEDIATED, hc.TEST_SUCCESS, hc.RELEASED),
     negative_polarity=(hc.REMEDIATED, meta.RECONCILING, meta.STALLED),
+    summarize_for=_summary,
 )
 
 
@@ -54,11 +69,27 @@ class ReleaseState:
 
     chart_path: Path | None = None
     chart: Obj = field(default_factory=dict)
+    chart_version: str = ""  # the chart's version as released: `+<digest[:12]>` appended for an OCI source
+    oci_digest: str = ""  # the OCI source's digest, recorded in lastAttemptedRevisionDigest and the history
     values: Obj = field(default_factory=dict)
     config_digest: str = ""
 
 
 Req = Request[ReleaseState]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An action that failed: the error, and whether it left a mark Helm's storage or the status records (a
+    failed revision, tested hooks), so that the next state shows it; without one the error is retried."""
+
+    error: GenericError
+    observed: bool
+
+
+def _go_duration(seconds: float) -> str:
+    """Seconds as a Go duration string (`5m0s`, `1.5s`)."""
+    return durations.go_string(seconds)
 
 
 class HelmReleaseReconciler:
@@ -116,6 +147,7 @@ class HelmReleaseReconciler:
         if spec.get("chart"):
             source = await self._ensure_chart(req)
         elif spec.get("chartRef"):
+            await self._delete_chart_template(req)
             ref = spec["chartRef"]
             res = CHART_REFS.get(str(ref.get("kind")))
             if res is None:
@@ -142,8 +174,28 @@ class HelmReleaseReconciler:
             chart = await asyncio.to_thread(lambda: chartarchive.metadata_from_archive(path.read_bytes()))
         except (OSError, chartarchive.ChartError, artifacts.ArtifactError) as exc:
             raise GenericError(hc.ARTIFACT_FAILED, f"failed to fetch the chart of {where}: {exc}") from None
+        try:
+            released = chartref.with_source_revision(
+                str(source["kind"]), str(artifact.get("revision") or ""), str(chart.get("version"))
+            )
+        except chartref.ChartVersionError as exc:
+            raise GenericError("ChartMutateError", str(exc)) from None
         req.state.chart_path, req.state.chart = path, chart
+        req.state.chart_version, req.state.oci_digest = released.version, released.digest
         return None
+
+    async def _delete_chart_template(self, req: Req) -> None:
+        """After a switch from spec.chart to spec.chartRef, the HelmChart made for spec.chart goes."""
+        chart = str(req.status.get("helmChart") or "")
+        if "/" not in chart:
+            return
+        ns, name = chart.split("/", 1)
+        try:
+            await req.client.delete(HELMCHARTS, name, ns)
+        except ApiError as exc:
+            if not exc.not_found:
+                raise
+        req.status.pop("helmChart", None)
 
     async def _ensure_chart(self, req: Req) -> Obj:
         template = req.spec["chart"]
@@ -195,12 +247,18 @@ class HelmReleaseReconciler:
     # -- release ---------------------------------------------------------------------------------
 
     async def reconcile_release(self, req: Req) -> Result | None:
-        """Run Helm's actions as the planner decides, one at a time, until the release is in sync."""
+        """Run Helm's actions as Flux's atomic release does, until the release is in sync, out of retries or
+        waiting for a requeue: each kind of action at most once, and a remediation ends the reconcile."""
         spec, status, chart = req.spec, req.status, req.state.chart
         name, target = hv.release_name(req.obj), self.target(req.obj)
+        if await self._release_target_moved(req, name, target):
+            status.pop("history", None)
+            hstatus.clear_failures(status)
+            status.pop("storageNamespace", None)
+        status["storageNamespace"] = target.storage_namespace
         desired = planner.Desired(
             str(chart["name"]),
-            str(chart["version"]),
+            req.state.chart_version,
             req.state.config_digest,
             test_enabled=bool((spec.get("test") or {}).get("enable")),
         )
@@ -210,29 +268,130 @@ class HelmReleaseReconciler:
             status.get("lastAttemptedConfigDigest"),
             status.get("lastAttemptedGeneration"),
         )
-        changed = attempt != last
-        if changed:
-            status["installFailures"] = status["upgradeFailures"] = 0
+        reset = conditions.handle_annotation_request(req.obj, meta.RESET_REQUEST_ANNOTATION, "lastHandledResetAt")
+        if attempt != last or reset:
+            hstatus.clear_failures(status)
+        status["lastAttemptedGeneration"] = req.generation
+        status["lastAttemptedRevision"] = desired.chart_version
+        status["lastAttemptedConfigDigest"] = req.state.config_digest
+        if req.state.oci_digest:
+            status["lastAttemptedRevisionDigest"] = req.state.oci_digest
+        else:
+            status.pop("lastAttemptedRevisionDigest", None)
         policy = planner.Policy.from_spec(spec)
-        error: GenericError | None = None
-        for _ in range(MAX_ACTIONS):
+        force = conditions.handle_annotation_request(req.obj, meta.FORCE_REQUEST_ANNOTATION, "lastHandledForceAt")
+        previous: list[str] = []
+        while True:
             rls = await self._latest(target, name)
-            tested = bool(status.get("history") and (status["history"][0].get("testHooks")))
-            mem = hstatus.memory(status, changed=changed, tested=tested)
-            plan = planner.next_action(planner.release_state(hstatus.current(rls), desired, mem), policy, mem)
+            mem = hstatus.memory(status, force=force)
+            state = planner.release_state(hstatus.current(rls), desired, mem, policy=policy)
+            if state == planner.UNMANAGED:
+                status.pop("history", None)  # no longer to be relied on (Flux's ClearHistory)
+            plan = planner.next_action(state, policy, mem)
             if plan.kind == planner.NONE:
-                break
+                self._in_sync(req)
+                return None
             if plan.kind == planner.STALL:
-                conditions.mark_false(req.obj, hc.RELEASED, hc.RETRIES_EXCEEDED, plan.reason)
-                raise StallingError(hc.RETRIES_EXCEEDED, f"release {target.namespace}/{name}: {plan.reason}")
+                remediation = policy.remediation(mem)
+                failures = remediation.failures if remediation is not None else 0
+                text = f"Failed to {mem.last_action or 'install'} after {failures} attempt(s)"
+                if plan.stall_reason != hc.RETRIES_EXCEEDED:
+                    text = f"Failed to perform remediation: {plan.reason}"
+                raise StallingError(plan.stall_reason, text)
+            kind = planner.action_type(plan.kind)
+            if kind in previous:
+                return self._requeue(req, policy, mem)
             action = actions.ACTIONS[plan.kind]
-            error = await self._run(req, action, self._context(req, target, name))
-            changed = changed and not action.attempts_desired
-            if error is not None and action.name not in (planner.INSTALL, planner.UPGRADE):
-                break
-        if error is not None:
-            raise error
+            failed = await self._run(req, action, self._context(req, target, name))
+            force = False
+            if failed is not None and not failed.observed:
+                if policy.retry(hstatus.memory(status)) is not None:
+                    return self._requeue(req, policy, hstatus.memory(status))
+                raise failed.error
+            if kind == planner.REMEDIATE:
+                mem = hstatus.memory(status)
+                remediation = policy.remediation(mem)
+                if policy.retry(mem) is not None or remediation is None or not remediation.exhausted:
+                    return self._requeue(req, policy, mem)
+                if remediation.strategy == planner.UNINSTALL and mem.last_action == planner.UPGRADE:
+                    return self._requeue(req, policy, mem)
+                text = f"Failed to {mem.last_action} after {remediation.failures} attempt(s)"
+                raise StallingError(hc.RETRIES_EXCEEDED, text)
+            previous.append(kind)
+
+    def _requeue(self, req: Req, policy: planner.Policy, mem: planner.Memory) -> Result | None:
+        """Stop for now: after the RetryOnFailure interval, at once while remediation retries remain, else done."""
+        retry = policy.retry(mem)
+        if retry is not None:
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING_WITH_RETRY, f"retrying after {_go_duration(retry)}")
+            return Result(success=False, requeue_after=retry)
+        remediation = policy.remediation(mem)
+        if remediation is None or not remediation.exhausted:
+            message = conditions.get_message(req.obj, meta.READY) or "retrying"
+            conditions.mark_reconciling(req.obj, meta.PROGRESSING_WITH_RETRY, message)
+            return Result(success=False)
+        conditions.delete(req.obj, meta.RECONCILING)
         return None
+
+    def _in_sync(self, req: Req) -> None:
+        """The release is in sync: a Remediated release matching the spec counts as upgraded, a stale failure of
+        Released is turned into the success, and TestSuccess goes when tests are disabled."""
+        history = req.status.get("history") or []
+        latest = history[0] if history else {}
+        where = f"release {latest.get('namespace')}/{latest.get('name')}.v{latest.get('version')}"
+        chart = f"chart {latest.get('chartName')}@{latest.get('chartVersion')}"
+        if conditions.is_true(req.obj, hc.REMEDIATED):
+            conditions.delete(req.obj, hc.REMEDIATED)
+            conditions.mark_true(
+                req.obj, hc.RELEASED, hc.UPGRADE_SUCCEEDED, f"Helm upgrade succeeded for {where} with {chart}"
+            )
+        reason = conditions.get_reason(req.obj, hc.RELEASED)
+        if not conditions.is_true(req.obj, hc.RELEASED) and latest:
+            if reason == hc.INSTALL_FAILED:
+                conditions.mark_true(
+                    req.obj, hc.RELEASED, hc.INSTALL_SUCCEEDED, f"Helm install succeeded for {where} with {chart}"
+                )
+            elif reason == hc.UPGRADE_FAILED:
+                conditions.mark_true(
+                    req.obj, hc.RELEASED, hc.UPGRADE_SUCCEEDED, f"Helm upgrade succeeded for {where} with {chart}"
+                )
+        if not (req.spec.get("test") or {}).get("enable"):
+            conditions.delete(req.obj, hc.TEST_SUCCESS)
+
+    async def _release_target_moved(self, req: Req, name: str, target: Target) -> bool:
+        """Flux's ReleaseTargetChanged: the storage namespace, release namespace, release name or (with the
+        Reinstall strategy, the default) chart name differ from the release last made; the old release is then
+        uninstalled before the new one is installed. Returns whether it moved."""
+        status = req.status
+        history = status.get("history") or []
+        stored = str(status.get("storageNamespace") or "")
+        if not stored or not history:
+            return False
+        cur = history[0]
+        strategy = (req.spec.get("upgrade") or {}).get("chartNameChangeStrategy") or "Reinstall"
+        if target.storage_namespace != stored:
+            why = "storage namespace"
+        elif target.namespace != cur.get("namespace"):
+            why = "release namespace"
+        elif name != cur.get("name"):
+            why = "release name"
+        elif str(req.state.chart.get("name")) != cur.get("chartName") and strategy == "Reinstall":
+            why = "chart name"
+        else:
+            return False
+        old = dataclasses.replace(target, namespace=str(cur.get("namespace")), storage_namespace=stored)
+        req.progress(f"Uninstalling release {old.namespace}/{cur.get('name')}: its {why} changed")
+        try:
+            await self._helm(self.lib.uninstall, old, str(cur.get("name")), **options.uninstall(req.obj))
+        except ReleaseNotFoundError:
+            pass
+        except HelmActionError as exc:
+            raise GenericError(
+                hc.UNINSTALL_FAILED, f"failed to uninstall the release whose {why} changed: {exc.message}"
+            ) from None
+        text = f"Uninstalled release {old.namespace}/{cur.get('name')}: its {why} changed"
+        await req.recorder.emit(req.obj, NORMAL, hc.UNINSTALL_SUCCEEDED, text)
+        return True
 
     async def _latest(self, target: Target, name: str) -> Release | None:
         try:
@@ -254,25 +413,30 @@ class HelmReleaseReconciler:
             max_history=helm_v2.max_history(req.obj),
             chart_path=req.state.chart_path,
             chart=req.state.chart,
+            chart_version=req.state.chart_version,
             values=req.state.values,
         )
 
-    async def _run(self, req: Req, action: actions.ReleaseAction, run: actions.Run) -> GenericError | None:
-        """Run one action; record it in the status; return the failure (None on success)."""
+    async def _run(self, req: Req, action: actions.ReleaseAction, run: actions.Run) -> Failure | None:
+        """Run one action; record it in the status and as an event; return the failure (None on success)."""
         status = req.status
         req.progress(action.progress(run))
         if action.records_attempt:
             status["lastAttemptedReleaseAction"] = action.name
-        attempt = {"lastAttemptedConfigDigest": req.state.config_digest, "lastAttemptedGeneration": req.generation}
+        before = await self._latest(run.target, run.name)
+        started = time.monotonic()
         try:
             result = await action.run(run)
         except HelmActionError as exc:
-            if action.attempts_desired:
-                status.update(attempt, lastAttemptedRevision=str(req.state.chart["version"]))
-            return GenericError(action.failed_reason, action.failed(req.obj, run, exc.message))
-        if action.attempts_desired:
-            status.update(attempt, lastAttemptedRevision=result.chart.version)
-            status["storageNamespace"] = run.target.storage_namespace
+            policy, mem = planner.Policy.from_spec(req.spec), hstatus.memory(status)
+            text = action.failed(req.obj, run, exc, counts=not policy.ignores_test_failures(mem))
+            await req.recorder.emit(req.obj, WARNING, action.failed_reason, text)
+            after = await self._latest(run.target, run.name)
+            observed = action.observed(before, after, exc)
+            return Failure(GenericError(action.failed_reason, text), observed)
+        finally:
+            if action.records_attempt:
+                status["lastAttemptedReleaseActionDuration"] = _go_duration(time.monotonic() - started)
         text = action.succeeded(req.obj, result)
         await req.recorder.emit(req.obj, NORMAL, action.event_reason or action.succeeded_reason, text)
         return None
@@ -284,12 +448,5 @@ class HelmReleaseReconciler:
                 await self._helm(self.lib.uninstall, target, name)
             except HelmActionError as exc:
                 raise GenericError(hc.UNINSTALL_FAILED, str(exc)) from None
-        chart = str(req.status.get("helmChart") or "")
-        if chart and "/" in chart:
-            ns, chart_name = chart.split("/", 1)
-            try:
-                await req.client.delete(HELMCHARTS, chart_name, ns)
-            except ApiError as exc:
-                if not exc.not_found:
-                    raise
+        await self._delete_chart_template(req)
         return None

@@ -30,9 +30,9 @@ def release_digest(rls: Release) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
-def snapshot(rls: Release) -> Obj:
-    """A `status.history` entry, as Flux writes it."""
-    return {
+def snapshot(rls: Release, *, action: str = "", oci_digest: str = "") -> Obj:
+    """A `status.history` entry, as Flux writes it (the action that made it; the OCI digest of its chart)."""
+    entry: Obj = {
         "apiVersion": API_VERSION,
         "digest": release_digest(rls),
         "name": rls.name,
@@ -46,13 +46,21 @@ def snapshot(rls: Release) -> Obj:
         "firstDeployed": rls.first_deployed,
         "lastDeployed": rls.last_deployed,
     }
+    if action:
+        entry["action"] = action
+    if oci_digest:
+        entry["ociDigest"] = oci_digest
+    return entry
 
 
-def record(status: Obj, rls: Release) -> None:
-    """Put the release at the head of `status.history` (replacing an entry of the same version)."""
+def record(status: Obj, rls: Release, *, action: str = "") -> None:
+    """Put the release at the head of `status.history` (replacing an entry of the same version); an install or
+    upgrade records the OCI digest of the chart it released (status.lastAttemptedRevisionDigest)."""
     history = [h for h in status.get("history") or [] if h.get("version") != rls.version or h.get("name") != rls.name]
-    status["history"] = [snapshot(rls), *history][:MAX_HISTORY_SNAPSHOTS]
-    status["lastReleaseRevision"] = rls.version
+    digest = (
+        str(status.get("lastAttemptedRevisionDigest") or "") if action in (planner.INSTALL, planner.UPGRADE) else ""
+    )
+    status["history"] = [snapshot(rls, action=action, oci_digest=digest), *history][:MAX_HISTORY_SNAPSHOTS]
 
 
 def current(rls: Release | None) -> planner.Current | None:
@@ -68,18 +76,40 @@ def current(rls: Release | None) -> planner.Current | None:
     )
 
 
-def memory(status: Obj, *, changed: bool, tested: bool) -> planner.Memory:
+def memory(status: Obj, *, force: bool = False) -> planner.Memory:
+    """The planner's memory from the HelmRelease's status (and whether a force request is pending)."""
     history = status.get("history") or []
+    latest = history[0] if history else {}
+    hooks = latest.get("testHooks")
     deployed = [h for h in history[1:] if h.get("status") in ("deployed", "superseded")]
     return planner.Memory(
         history_digests=tuple(str(h.get("digest")) for h in history),
         last_action=str(status.get("lastAttemptedReleaseAction") or ""),
         install_failures=int(status.get("installFailures") or 0),
         upgrade_failures=int(status.get("upgradeFailures") or 0),
-        tested=tested,
+        tested=isinstance(hooks, dict),
+        test_failed=isinstance(hooks, dict) and any((h or {}).get("phase") == "Failed" for h in hooks.values()),
         can_roll_back=bool(deployed),
-        changed_since_last_attempt=changed,
+        force=force,
     )
+
+
+def test_hooks(hooks: Any, filters: dict[str, list[str]]) -> Obj:
+    """The test hooks of a release as status.history records them, {name: {phase, lastStarted, lastCompleted}},
+    only those the filters select (as Flux's TestHooksFromRelease)."""
+    run, skip = set(filters.get("name") or ()), set(filters.get("!name") or ())
+    out: Obj = {}
+    for hook in hooks:
+        if "test" not in hook.events or hook.name in skip or (run and hook.name not in run):
+            continue
+        out[hook.name] = {"phase": hook.phase} if hook.phase else {}
+    return out
+
+
+def clear_failures(status: Obj) -> None:
+    """Flux's ClearFailures: the failure counters back to zero."""
+    for key in ("failures", "installFailures", "upgradeFailures"):
+        status.pop(key, None)
 
 
 def message(action: str, rls: Release, *, ok: bool = True, error: str = "") -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "get",
     "get_message",
     "get_reason",
+    "handle_annotation_request",
     "is_false",
     "is_ready",
     "is_reconciling",
@@ -64,7 +65,9 @@ class ConditionTable:
     winning group supplies reason and message); `negative_polarity` lists the "abnormal-true" ones;
     `owned` lists every condition the reconciler writes (used by the status patcher). `success` gives Ready's
     reason and message when the reconcile succeeded and no summarized condition says otherwise (Kustomization:
-    `ReconciliationSucceeded`, `Applied revision: …`); without it the summary alone speaks.
+    `ReconciliationSucceeded`, `Applied revision: …`); without it the summary alone speaks. `summarize_for`,
+    when set, gives the summary per object instead of `summarize` (a HelmRelease summarizes TestSuccess only
+    when its tests are enabled and their failures not ignored).
     """
 
     target: str = meta.READY
@@ -72,6 +75,11 @@ class ConditionTable:
     summarize: tuple[str, ...] = ()
     negative_polarity: tuple[str, ...] = (meta.RECONCILING, meta.STALLED)
     success: Callable[[View], tuple[str, str]] | None = None
+    summarize_for: Callable[[View], tuple[str, ...]] | None = None
+
+    def summary(self, obj: View) -> tuple[str, ...]:
+        """The conditions Ready is computed from for this object, in priority order."""
+        return self.summarize_for(obj) if self.summarize_for is not None else self.summarize
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -233,12 +241,13 @@ def _first_by_order(candidates: list[Condition], order: tuple[str, ...]) -> Cond
 
 def _merge(obj: Obj, table: ConditionTable) -> tuple[str, str, str] | None:
     """Flux's summary(): group in-scope conditions by priority, take the top group, invert polarity."""
-    in_scope = [c for c in _conditions(obj) if c.get("type") != table.target and c.get("type") in table.summarize]
+    summary = table.summary(obj)
+    in_scope = [c for c in _conditions(obj) if c.get("type") != table.target and c.get("type") in summary]
     if not in_scope:
         return None
     top = min(_priority(c, table.negative_polarity) for c in in_scope)
     group = [c for c in in_scope if _priority(c, table.negative_polarity) == top]
-    first = _first_by_order(group, table.summarize)
+    first = _first_by_order(group, summary)
     reason, message = str(first.get("reason", "")), str(first.get("message", ""))
     if top == 4:
         return UNKNOWN, reason, message
@@ -250,7 +259,8 @@ def _merge(obj: Obj, table: ConditionTable) -> tuple[str, str, str] | None:
 
 
 def _first_negative_true(obj: Obj, table: ConditionTable, *, skip: str) -> Condition | None:
-    order = table.summarize + tuple(t for t in table.negative_polarity if t not in table.summarize)
+    summary = table.summary(obj)
+    order = summary + tuple(t for t in table.negative_polarity if t not in summary)
     for type_ in order:
         if type_ in (skip, table.target) or type_ not in table.negative_polarity:
             continue
@@ -312,6 +322,21 @@ def reconcile_requested(obj: View) -> bool:
     requested = _requested_at(obj)
     handled = (obj.get("status") or {}).get("lastHandledReconcileAt")
     return requested is not None and requested != handled
+
+
+def handle_annotation_request(obj: Obj, annotation: str, last_handled: str) -> bool:
+    """Flux's HandleAnnotationRequest, for `reconcile.fluxcd.io/forceAt` and `resetAt`: True when the annotation
+    equals requestedAt, that request is not handled yet and this value was not acted on before. The value is
+    recorded in `status.<last_handled>` either way, so that a request is acted on at most once."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(annotation)
+    if value is None:
+        return False
+    status = obj.setdefault("status", {})
+    before = status.get(last_handled)
+    status[last_handled] = str(value)
+    requested = _requested_at(obj)
+    return requested == str(value) and status.get("lastHandledReconcileAt") != requested and before != str(value)
 
 
 def set_last_handled_reconcile_at(obj: Obj) -> bool:

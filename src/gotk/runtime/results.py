@@ -201,7 +201,7 @@ def settle(
 
 def _recorded(obj: dict[str, Any], table: conditions.ConditionTable, reason: str) -> bool:
     """Whether a summarized condition of the table is failing with `reason` (the step recorded its failure)."""
-    for type_ in table.summarize:
+    for type_ in table.summary(obj):
         condition = conditions.get(obj, type_)
         if condition is None or condition.get("reason") != reason:
             continue

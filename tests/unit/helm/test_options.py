@@ -59,4 +59,4 @@ def test_rollback_uninstall_and_test() -> None:
     gone = options.uninstall(hr(uninstall={"keepHistory": True, "deletionPropagation": "foreground"}))
     assert gone["keep_history"] and gone["deletion_propagation"] == "foreground" and gone["wait"]
     assert options.uninstall(hr())["deletion_propagation"] == "background"
-    assert options.test(hr(test={"enable": True, "timeout": "10s"})) == {"timeout": "10s"}
+    assert options.test(hr(test={"enable": True, "timeout": "10s"})) == {"timeout": "10s", "filters": {}}

@@ -412,3 +412,27 @@ def test_last_handled_reconcile_at_follows_the_annotation() -> None:
     assert obj["status"]["lastHandledReconcileAt"] == "2026-03-01T12:00:00.1Z"
     assert not conditions.reconcile_requested(obj)
     assert conditions.set_last_handled_reconcile_at(obj) is False
+
+
+def _requested(force: str | None, requested: str | None, **status: Any) -> dict[str, Any]:
+    annotations = {
+        k: v for k, v in ((meta.FORCE_REQUEST_ANNOTATION, force), (meta.RECONCILE_REQUEST_ANNOTATION, requested)) if v
+    }
+    return {"metadata": {"annotations": annotations}, "status": dict(status)}
+
+
+def test_an_annotation_request_is_handled_once_and_only_with_its_reconcile_request() -> None:
+    obj = _requested("t1", "t1")
+    assert conditions.handle_annotation_request(obj, meta.FORCE_REQUEST_ANNOTATION, "lastHandledForceAt")
+    assert obj["status"]["lastHandledForceAt"] == "t1"
+    assert not conditions.handle_annotation_request(obj, meta.FORCE_REQUEST_ANNOTATION, "lastHandledForceAt")
+    # a value that does not match requestedAt is recorded, never acted on
+    other = _requested("t2", "t1")
+    assert not conditions.handle_annotation_request(other, meta.FORCE_REQUEST_ANNOTATION, "lastHandledForceAt")
+    assert other["status"]["lastHandledForceAt"] == "t2"
+    # a reconcile request already handled does not carry the force request again
+    handled = _requested("t3", "t3", lastHandledReconcileAt="t3")
+    assert not conditions.handle_annotation_request(handled, meta.FORCE_REQUEST_ANNOTATION, "lastHandledForceAt")
+    absent = _requested(None, "t1")
+    assert not conditions.handle_annotation_request(absent, meta.FORCE_REQUEST_ANNOTATION, "lastHandledForceAt")
+    assert "lastHandledForceAt" not in absent["status"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gotk.helm import status as hstatus
-from gotk.helm.lib import HelmLib, Release, Target
+from gotk.helm.lib import HelmActionError, HelmLib, Release, Target
 from gotk.runtime import conditions
 
 Obj = dict[str, Any]
@@ -34,6 +34,7 @@ class Run:
     max_history: int
     chart_path: Path | None = None
     chart: Obj | None = None  # the chart's Chart.yaml
+    chart_version: str = ""  # the version to release (an OCI chart's carries `+<digest[:12]>`)
     values: Obj | None = None
 
     @property
@@ -81,19 +82,30 @@ class ReleaseAction:
     def succeeded(self, obj: Obj, result: Release) -> str:
         """Record a success: the history, the action's condition; returns the message."""
         text = self.message(result)
-        hstatus.record(obj.setdefault("status", {}), result)
+        hstatus.record(obj.setdefault("status", {}), result, action=self.name)
         conditions.mark_true(obj, self.condition, self.succeeded_reason, text)
         return text
 
-    def failed(self, obj: Obj, run: Run, error: str) -> str:
-        """Record a failure: the counter, the action's condition False; returns the message."""
+    def failed(self, obj: Obj, run: Run, error: HelmActionError, *, counts: bool = True) -> str:
+        """Record a failure: `failures` and the action's counter, the action's condition False; returns the
+        message. `counts` is False when a failed test is ignored (it then counts in `failures` only)."""
         status = obj.setdefault("status", {})
-        if self.counter is not None:
+        status["failures"] = int(status.get("failures") or 0) + 1
+        if self.counter is not None and counts:
             status[self.counter] = int(status.get(self.counter) or 0) + 1
         chart = run.chart or {}
         text = (
             f"Helm {self.name} failed for release {run.target.namespace}/{run.name} with chart "
-            f"{chart.get('name')}@{chart.get('version')}: {error}"
+            f"{chart.get('name')}@{run.chart_version or chart.get('version')}: {error.message}"
         )
         conditions.mark_false(obj, self.condition, self.failed_reason, text)
         return text
+
+    def observed(self, before: Release | None, after: Release | None, error: HelmActionError) -> bool:
+        """Whether the failure left a mark the next state shows (Helm stored a new revision or a new status);
+        when it did not, the reconcile returns the error and is retried with backoff."""
+        if after is None:
+            return False
+        if before is None:
+            return True
+        return (after.version, after.status) != (before.version, before.status)

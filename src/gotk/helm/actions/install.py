@@ -23,7 +23,13 @@ class Install(ReleaseAction):
 
     async def run(self, run: Run) -> Release:
         release: Release = await run.helm(
-            run.lib.install, run.target, run.name, run.required_chart(), run.values, **options.install(run.obj)
+            run.lib.install,
+            run.target,
+            run.name,
+            run.required_chart(),
+            run.values,
+            **options.install(run.obj),
+            chart_version=run.chart_version,
         )
         return release
 

@@ -109,4 +109,12 @@ def uninstall(obj: Obj) -> Options:
 def test(obj: Obj) -> Options:
     """spec.test as Helm test options."""
     section: Obj = (obj.get("spec") or {}).get("test") or {}
-    return {"timeout": timeout(obj, section)}
+    return {"timeout": timeout(obj, section), "filters": test_filters(section)}
+
+
+def test_filters(section: Obj) -> dict[str, list[str]]:
+    """spec.test.filters as Helm's: the names to run under `name`, the excluded ones under `!name`."""
+    out: dict[str, list[str]] = {}
+    for entry in section.get("filters") or ():
+        out.setdefault("!name" if entry.get("exclude") else "name", []).append(str(entry.get("name")))
+    return out

@@ -23,7 +23,13 @@ class Upgrade(ReleaseAction):
 
     async def run(self, run: Run) -> Release:
         release: Release = await run.helm(
-            run.lib.upgrade, run.target, run.name, run.required_chart(), run.values, **options.upgrade(run.obj)
+            run.lib.upgrade,
+            run.target,
+            run.name,
+            run.required_chart(),
+            run.values,
+            **options.upgrade(run.obj),
+            chart_version=run.chart_version,
         )
         return release
 
