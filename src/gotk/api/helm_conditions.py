@@ -6,6 +6,7 @@ from typing import Final
 RELEASED: Final = "Released"
 TEST_SUCCESS: Final = "TestSuccess"
 REMEDIATED: Final = "Remediated"
+DRIFTED: Final = "Drifted"
 
 # Reasons of the release actions
 INSTALL_SUCCEEDED: Final = "InstallSucceeded"
@@ -27,3 +28,12 @@ RETRIES_EXCEEDED: Final = "RetriesExceeded"
 RELEASE_LOCKED: Final = "ReleaseLocked"
 PENDING_RELEASE: Final = "PendingRelease"
 INVALID_CHART_REFERENCE: Final = "InvalidChartReference"
+MISSING_ROLLBACK_TARGET: Final = "MissingRollbackTarget"
+CHART_MUTATE_ERROR: Final = "ChartMutateError"
+
+# Drift detection
+DRIFT_DETECTED: Final = "DriftDetected"
+NO_DRIFT_DETECTED: Final = "NoDriftDetected"
+DRIFT_CORRECTED: Final = "DriftCorrected"
+DRIFT_CORRECTION_FAILED: Final = "DriftCorrectionFailed"
+DRIFT_DETECTION_KEY: Final = "helm.toolkit.fluxcd.io/driftDetection"  # "disabled" on an object opts it out

@@ -19,12 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gotk.api import helm_conditions as hc
 from gotk.gocompat import durations
 
 ABSENT, LOCKED, UNMANAGED, FAILED = "Absent", "Locked", "Unmanaged", "Failed"
 OUT_OF_SYNC, DRIFTED, UNTESTED, IN_SYNC = "OutOfSync", "Drifted", "Untested", "InSync"
 INSTALL, UPGRADE, TEST, ROLLBACK, UNINSTALL = "install", "upgrade", "test", "rollback", "uninstall"
-UNLOCK, NONE, STALL = "unlock", "none", "stall"
+UNLOCK, NONE, STALL, CORRECT_DRIFT = "unlock", "none", "stall", "correct-drift"
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 
 
@@ -95,6 +96,11 @@ class Policy:
     test_ignore_failures: bool = False  # spec.test.ignoreFailures
     install_ignore_test_failures: bool | None = None  # install.remediation.ignoreTestFailures
     upgrade_ignore_test_failures: bool | None = None
+    drift_mode: str = "disabled"  # driftDetection.mode: enabled corrects, warn reports, disabled neither
+
+    @property
+    def detects_drift(self) -> bool:
+        return self.drift_mode in ("enabled", "warn")
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Policy:
@@ -119,6 +125,7 @@ class Policy:
             test_ignore_failures=bool(test.get("ignoreFailures")),
             install_ignore_test_failures=in_rem.get("ignoreTestFailures"),
             upgrade_ignore_test_failures=up_rem.get("ignoreTestFailures"),
+            drift_mode=str((spec.get("driftDetection") or {}).get("mode") or "disabled"),
         )
 
     def remediation(self, memory: Memory) -> Remediation | None:
@@ -175,12 +182,12 @@ class Action:
     kind: str
     reason: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
-    stall_reason: str = "RetriesExceeded"  # of a stall: RetriesExceeded or MissingRollbackTarget
+    stall_reason: str = hc.RETRIES_EXCEEDED  # of a stall: RetriesExceeded or MissingRollbackTarget
 
 
-RELEASE, TESTING, REMEDIATE, UNLOCKING = "release", "test", "remediate", "unlock"
+RELEASE, TESTING, REMEDIATE, UNLOCKING, DRIFT = "release", "test", "remediate", "unlock", "drift-correction"
 TYPES = {INSTALL: RELEASE, UPGRADE: RELEASE, TEST: TESTING, ROLLBACK: REMEDIATE, UNINSTALL: REMEDIATE,
-         UNLOCK: UNLOCKING}  # fmt: skip
+         UNLOCK: UNLOCKING, CORRECT_DRIFT: DRIFT}  # fmt: skip
 
 
 def action_type(kind: str) -> str:
@@ -231,8 +238,12 @@ def next_action(state: str, policy: Policy, memory: Memory) -> Action:
         if exhausted(memory.install_failures, policy.install_retries) and not memory.force:
             return Action(STALL, "cannot install release")
         return Action(INSTALL, "no release in storage")
-    if state in (UNMANAGED, DRIFTED):
-        return Action(UPGRADE, "release not managed by this object" if state == UNMANAGED else "cluster state drifted")
+    if state == UNMANAGED:
+        return Action(UPGRADE, "release not managed by this object")
+    if state == DRIFTED:
+        if policy.drift_mode == "enabled":
+            return Action(CORRECT_DRIFT, "cluster state drifted from the release")
+        return Action(NONE, "cluster state drifted; drift detection only warns")
     if state == OUT_OF_SYNC:
         if exhausted(memory.upgrade_failures, policy.upgrade_retries) and not memory.force:
             return Action(STALL, "cannot upgrade release")
@@ -260,4 +271,4 @@ def _remediate(policy: Policy, memory: Memory) -> Action:
     if memory.can_roll_back:
         return Action(ROLLBACK, f"remediating the failed {memory.last_action}")
     return Action(STALL, "cannot remediate failed release: missing target release for rollback",
-                  stall_reason="MissingRollbackTarget")  # fmt: skip
+                  stall_reason=hc.MISSING_ROLLBACK_TARGET)  # fmt: skip

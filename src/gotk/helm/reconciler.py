@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from gotk.api import helm_conditions as hc
 from gotk.api import helm_v2, meta
 from gotk.gocompat import durations
-from gotk.helm import actions, chartref, planner
+from gotk.helm import actions, chartref, drift, planner
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
 from gotk.helm.actions import options
@@ -36,6 +36,7 @@ from gotk.runtime import artifacts, chartarchive, conditions, secrets
 from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
+from gotk.ssa import diff
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -43,7 +44,6 @@ CHART_REFS = {"HelmChart": HELMCHARTS, "OCIRepository": OCIREPOSITORIES, "Extern
 FIELD_MANAGER = "helm-controller"
 MAX_ACTIONS = 6
 MAX_CHART = 50 << 20
-
 
 
 def _summary(obj: conditions.View) -> tuple[str, ...]:
@@ -56,7 +56,7 @@ def _summary(obj: conditions.View) -> tuple[str, ...]:
 
 
 CONDITIONS = conditions.ConditionTable(
-    owned=(meta.READY, meta.RECONCILING, meta.STALLED, hc.RELEASED, hc.TEST_SUCCESS, hc.REMEDIATED),
+    owned=(meta.READY, meta.RECONCILING, meta.STALLED, hc.RELEASED, hc.TEST_SUCCESS, hc.REMEDIATED, hc.DRIFTED),
     summarize=(hc.REMEDIATED, hc.TEST_SUCCESS, hc.RELEASED),
     negative_polarity=(hc.REMEDIATED, meta.RECONCILING, meta.STALLED),
     summarize_for=_summary,
@@ -179,7 +179,7 @@ class HelmReleaseReconciler:
                 str(source["kind"]), str(artifact.get("revision") or ""), str(chart.get("version"))
             )
         except chartref.ChartVersionError as exc:
-            raise GenericError("ChartMutateError", str(exc)) from None
+            raise GenericError(hc.CHART_MUTATE_ERROR, str(exc)) from None
         req.state.chart_path, req.state.chart = path, chart
         req.state.chart_version, req.state.oci_digest = released.version, released.digest
         return None
@@ -287,9 +287,16 @@ class HelmReleaseReconciler:
             state = planner.release_state(hstatus.current(rls), desired, mem, policy=policy)
             if state == planner.UNMANAGED:
                 status.pop("history", None)  # no longer to be relied on (Flux's ClearHistory)
+            drifts: list[diff.Drift] = []
+            if state == planner.IN_SYNC and rls is not None and policy.detects_drift:
+                drifts = await self._detect_drift(req, rls)
+                state = planner.DRIFTED if drifts else state
+            elif not policy.detects_drift:
+                conditions.delete(req.obj, hc.DRIFTED)
             plan = planner.next_action(state, policy, mem)
             if plan.kind == planner.NONE:
-                self._in_sync(req)
+                if state == planner.IN_SYNC:
+                    self._in_sync(req)
                 return None
             if plan.kind == planner.STALL:
                 remediation = policy.remediation(mem)
@@ -301,6 +308,10 @@ class HelmReleaseReconciler:
             kind = planner.action_type(plan.kind)
             if kind in previous:
                 return self._requeue(req, policy, mem)
+            if plan.kind == planner.CORRECT_DRIFT:
+                await self._correct_drift(req, rls, drifts)
+                previous.append(kind)
+                continue
             action = actions.ACTIONS[plan.kind]
             failed = await self._run(req, action, self._context(req, target, name))
             force = False
@@ -318,6 +329,48 @@ class HelmReleaseReconciler:
                 text = f"Failed to {mem.last_action} after {remediation.failures} attempt(s)"
                 raise StallingError(hc.RETRIES_EXCEEDED, text)
             previous.append(kind)
+
+    async def _detect_drift(self, req: Req, rls: Release) -> list[diff.Drift]:
+        """Compare the release's objects with the cluster (dry-run apply as helm-controller); report a drift as a
+        Warning event and Drifted=True, its absence as Drifted=False. Returns the objects that drifted."""
+        objects = drift.release_objects(rls.manifest, rls.name, rls.namespace)
+        try:
+            found = await diff.detect(
+                req.client,
+                objects,
+                field_manager=FIELD_MANAGER,
+                exclusions=drift.EXCLUSIONS,
+                ignore=drift.ignore(req.spec),
+            )
+        except ApiError as exc:
+            raise GenericError(
+                "StateError", f"Could not determine release state: unable to determine cluster state: {exc}"
+            ) from None
+        drifted = diff.changed(found)
+        where = f"{rls.namespace}/{rls.name}.v{rls.version}"
+        if not drifted:
+            conditions.mark_false(
+                req.obj, hc.DRIFTED, hc.NO_DRIFT_DETECTED, "No drift detected against the cluster state"
+            )
+            return []
+        text = drift.detected_message(where, drifted)
+        await req.recorder.emit(req.obj, WARNING, hc.DRIFT_DETECTED, text)
+        conditions.mark_true(req.obj, hc.DRIFTED, hc.DRIFT_DETECTED, text)
+        return drifted
+
+    async def _correct_drift(self, req: Req, rls: Release | None, drifts: Sequence[diff.Drift]) -> None:
+        """Apply the drifted objects again (driftDetection.mode enabled); the outcome is an event."""
+        if rls is None or not drifts:
+            return
+        req.progress("correcting cluster drift")
+        done, errors = await diff.correct(req.client, drifts, field_manager=FIELD_MANAGER)
+        where = f"{rls.namespace}/{rls.name}.v{rls.version}"
+        if errors:
+            await req.recorder.emit(
+                req.obj, WARNING, hc.DRIFT_CORRECTION_FAILED, drift.failed_message(where, errors, done)
+            )
+        elif done:
+            await req.recorder.emit(req.obj, NORMAL, hc.DRIFT_CORRECTED, drift.corrected_message(where, done))
 
     def _requeue(self, req: Req, policy: planner.Policy, mem: planner.Memory) -> Result | None:
         """Stop for now: after the RetryOnFailure interval, at once while remediation retries remain, else done."""

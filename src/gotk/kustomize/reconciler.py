@@ -37,6 +37,7 @@ from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 from gotk.runtime.settings import Settings
+from gotk.ssa import ignore as ignore_rules
 from gotk.ssa import plan
 from gotk.ssa.apply import ApplyError, ResourceManager
 
@@ -258,9 +259,7 @@ class KustomizationReconciler:
         rules = req.spec.get("ignore") or []
         if not rules:
             return None
-        from gotk.kustomize.ignore_rules import paths_for
-
-        return lambda obj: paths_for(rules, obj)
+        return lambda obj: ignore_rules.paths_for(rules, obj)
 
     async def reconcile_prune(self, req: Req) -> Result | None:
         """Delete what the previous inventory has and this build does not (with `prune: true`)."""

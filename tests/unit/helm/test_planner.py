@@ -49,7 +49,9 @@ def test_plain_states() -> None:
     assert action(p.IN_SYNC) == p.NONE
     assert action(p.LOCKED) == p.UNLOCK
     assert action(p.ABSENT, install_failures=0) == p.INSTALL
-    assert action(p.UNMANAGED) == p.UPGRADE and action(p.DRIFTED) == p.UPGRADE
+    assert action(p.UNMANAGED) == p.UPGRADE
+    assert action(p.DRIFTED) == p.NONE  # drift detection disabled or warn: reported only
+    assert action(p.DRIFTED, p.Policy(drift_mode="enabled")) == p.CORRECT_DRIFT
     assert action(p.OUT_OF_SYNC) == p.UPGRADE
     assert action(p.UNTESTED) == p.TEST
 

@@ -18,8 +18,8 @@ from typing import Any
 from gotk.cli.engines import dyff, dyff_report
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
-from gotk.kustomize.ignore_rules import paths_for
 from gotk.ssa import plan
+from gotk.ssa.ignore import paths_for
 
 Obj = dict[str, Any]
 FIELD_MANAGER = "kustomize-controller"

@@ -1,4 +1,5 @@
-"""spec.ignore: which JSON Pointer paths of an object drift correction leaves alone (pure)."""
+"""Ignore rules (Kustomization spec.ignore, HelmRelease driftDetection.ignore): which JSON Pointer paths of an
+object drift detection and correction leave alone, by Flux's target selector (pure)."""
 
 from __future__ import annotations
 
