@@ -16,7 +16,7 @@ stamp_want="k8s=$k8s_version etcd=$(grep -oE 'server/v3 v[0-9.]+' "$root/tools/e
 minio_stamp_want="minio=$(grep -oE 'minio/minio v[^ ]+' "$root/tools/minio/go.mod" | cut -d' ' -f2) sum=$(sha256sum < "$root/tools/minio/go.sum" | cut -c1-16)"
 helm_version=$(grep -oE 'helm.sh/helm/v4 v[^ ]+' "$root/tools/helm/go.mod" | cut -d' ' -f2)
 helm_stamp_want="helm=$helm_version sum=$(sha256sum < "$root/tools/helm/go.sum" | cut -c1-16)"
-helmlib_stamp_want="helmlib=$(grep -oE 'helm.sh/helm/v4 v[^ ]+' "$root/tools/helmlib/go.mod" | cut -d' ' -f2) sum=$(sha256sum < "$root/tools/helmlib/go.sum" | cut -c1-16) main=$(sha256sum < "$root/tools/helmlib/main.go" | cut -c1-16)"
+helmlib_stamp_want="helmlib=$(grep -oE 'helm.sh/helm/v4 v[^ ]+' "$root/tools/helmlib/go.mod" | cut -d' ' -f2) sum=$(sha256sum < "$root/tools/helmlib/go.sum" | cut -c1-16) main=$(cat "$root"/tools/helmlib/*.go | sha256sum | cut -c1-16)"
 
 # up_to_date STAMPFILE WANT FILE...: the stamp matches and every file exists.
 up_to_date() {

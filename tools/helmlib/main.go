@@ -87,6 +87,7 @@ type request struct {
 	CRDs                     string              `json:"crds"`                // install, upgrade: Skip, Create or CreateReplace
 	ChartVersion             string              `json:"chartVersion"`        // install, upgrade: the chart's version as released
 	Filters                  map[string][]string `json:"filters"`             // test: {"name": [...]} runs, {"!name": [...]} skips
+	PostRendering            *postRendering      `json:"postRendering"`       // install, upgrade, template: see postrender.go
 }
 
 type chartInfo struct {
@@ -220,6 +221,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, req.ServerSideApply != "false"
 		a.CreateNamespace, a.Description = req.CreateNamespace, req.Description
 		a.TakeOwnership, a.SkipSchemaValidation, a.Replace = req.TakeOwnership, req.SkipSchemaValidation, req.Replace
+		a.PostRenderer = postRenderer(req.PostRendering)
 		return releaseResponse(a.Run(chrt, req.Values))
 	case "upgrade":
 		chrt, err := loadChart(req)
@@ -236,6 +238,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.ResetValues, a.ReuseValues, a.CleanupOnFail = req.ResetValues, req.ReuseValues, req.CleanupOnFail
 		a.MaxHistory, a.Description = req.MaxHistory, req.Description
 		a.TakeOwnership, a.SkipSchemaValidation = req.TakeOwnership, req.SkipSchemaValidation
+		a.PostRenderer = postRenderer(req.PostRendering)
 		return releaseResponse(a.Run(name, chrt, req.Values))
 	case "rollback":
 		a := action.NewRollback(cfg)
@@ -388,6 +391,7 @@ func template(cfg *action.Configuration, req *request) (response, error) {
 	a.DryRunStrategy, a.Replace, a.DisableHooks = action.DryRunClient, true, req.DisableHooks
 	a.ReleaseName, a.Namespace, a.SkipCRDs = req.ReleaseName, req.Namespace, req.SkipCRDs
 	a.IncludeCRDs = !req.SkipCRDs
+	a.PostRenderer = postRenderer(req.PostRendering)
 	if a.ReleaseName == "" {
 		a.ReleaseName = "release-name"
 	}

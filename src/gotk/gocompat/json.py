@@ -1,5 +1,6 @@
-"""Go's encoding/json output: json.MarshalIndent's layout with a tab indent, HTML-safe string escapes,
-float64 spelling, []byte as base64 and time.Time as RFC 3339; and its error for NaN and infinities.
+"""Go's encoding/json output: json.Marshal's compact form and json.MarshalIndent's layout with a tab indent,
+HTML-safe string escapes, float64 spelling, []byte as base64 and time.Time as RFC 3339; and its error for NaN and
+infinities.
 
 Used by SOPS decryption (sops' JSON store writes through encoding/json) and by gotk.gocompat.yaml.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from gotk.gocompat import strconv, times
 
-__all__ = ["UnsupportedValueError", "format_float", "marshal_indent", "quote"]
+__all__ = ["UnsupportedValueError", "format_float", "marshal", "marshal_indent", "quote"]
 
 _ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
@@ -37,11 +38,20 @@ def marshal_indent(value: Any) -> str:
     return _encode(value, 0)
 
 
+def marshal(value: Any) -> str:
+    """json.Marshal(value): compact, keys in the mapping's order (a Go map's are sorted: sort them first)."""
+    return _encode(value, -1)
+
+
 def _encode(value: Any, depth: int) -> str:
     if isinstance(value, Mapping):
+        if depth < 0:
+            return "{" + ",".join(f"{quote(str(k))}:{_encode(v, -1)}" for k, v in value.items()) + "}"
         items = [f"{quote(str(k))}: {_encode(v, depth + 1)}" for k, v in value.items()]
         return _block("{", items, "}", depth)
     if isinstance(value, list):
+        if depth < 0:
+            return "[" + ",".join(_encode(v, -1) for v in value) + "]"
         return _block("[", [_encode(v, depth + 1) for v in value], "]", depth)
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]

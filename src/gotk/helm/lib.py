@@ -174,6 +174,7 @@ class Options(TypedDict, total=False):
     deletion_propagation: str  # uninstall: background, foreground or orphan
     crds: str  # install, upgrade: Skip, Create or CreateReplace the chart's crds/
     chart_version: str  # install, upgrade: the version the release records instead of the chart's own
+    post_rendering: dict[str, Any]  # install, upgrade: {postRenderers, commonMetadata, originLabels} (postrender.go)
     filters: dict[str, list[str]]  # test: {"name": [...]} runs only these tests, {"!name": [...]} skips these
 
 

@@ -49,6 +49,7 @@ class Desired:
     chart_version: str
     config_digest: str
     test_enabled: bool = False
+    render_changed: bool = False  # a new generation changed spec.postRenderers or spec.commonMetadata
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,8 @@ def release_state(
         desired.chart_version,
         desired.config_digest,
     ):
+        return OUT_OF_SYNC
+    if desired.render_changed:
         return OUT_OF_SYNC
     if desired.test_enabled and not memory.tested:
         return UNTESTED

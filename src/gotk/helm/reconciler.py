@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from gotk.api import helm_conditions as hc
 from gotk.api import helm_v2, meta
 from gotk.gocompat import durations
-from gotk.helm import actions, chartref, drift, planner
+from gotk.helm import actions, chartref, drift, planner, postrender
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
 from gotk.helm.actions import options
@@ -284,6 +284,7 @@ class HelmReleaseReconciler:
         while True:
             rls = await self._latest(target, name)
             mem = hstatus.memory(status, force=force)
+            desired = dataclasses.replace(desired, render_changed=self._render_changed(req))
             state = planner.release_state(hstatus.current(rls), desired, mem, policy=policy)
             if state == planner.UNMANAGED:
                 status.pop("history", None)  # no longer to be relied on (Flux's ClearHistory)
@@ -297,6 +298,7 @@ class HelmReleaseReconciler:
             if plan.kind == planner.NONE:
                 if state == planner.IN_SYNC:
                     self._in_sync(req)
+                self._observe_rendering(req)
                 return None
             if plan.kind == planner.STALL:
                 remediation = policy.remediation(mem)
@@ -314,6 +316,7 @@ class HelmReleaseReconciler:
                 continue
             action = actions.ACTIONS[plan.kind]
             failed = await self._run(req, action, self._context(req, target, name))
+            self._observe_rendering(req)
             force = False
             if failed is not None and not failed.observed:
                 if policy.retry(hstatus.memory(status)) is not None:
@@ -371,6 +374,27 @@ class HelmReleaseReconciler:
             )
         elif done:
             await req.recorder.emit(req.obj, NORMAL, hc.DRIFT_CORRECTED, drift.corrected_message(where, done))
+
+    def _render_changed(self, req: Req) -> bool:
+        """Flux's check for a new generation: the post-renderers or the common metadata differ from the digests
+        recorded when the release was last made."""
+        status = req.status
+        if status.get("observedGeneration") == req.generation:
+            return False
+        return postrender.renderers_digest(req.obj) != str(
+            status.get("observedPostRenderersDigest") or ""
+        ) or postrender.common_metadata_digest(req.obj) != str(status.get("observedCommonMetadataDigest") or "")
+
+    def _observe_rendering(self, req: Req) -> None:
+        """Record the digests of spec.postRenderers and spec.commonMetadata the release now reflects."""
+        for key, value in (
+            ("observedPostRenderersDigest", postrender.renderers_digest(req.obj)),
+            ("observedCommonMetadataDigest", postrender.common_metadata_digest(req.obj)),
+        ):
+            if value:
+                req.status[key] = value
+            else:
+                req.status.pop(key, None)
 
     def _requeue(self, req: Req, policy: planner.Policy, mem: planner.Memory) -> Result | None:
         """Stop for now: after the RetryOnFailure interval, at once while remediation retries remain, else done."""

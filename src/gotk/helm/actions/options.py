@@ -3,7 +3,8 @@
 Per-action `timeout` over spec.timeout; the wait (none with `disableWait`, else spec.waitStrategy: `poller`, the
 default, is Helm's kstatus watcher, `legacy` Helm 3's polling); server-side apply (install: on unless
 `serverSideApply: false`; upgrade and rollback: `enabled`, `disabled`, or `auto`, the release's own); the CRD
-policy (install: Create unless skipCRDs, upgrade: Skip); take-ownership unless `disableTakeOwnership`.
+policy (install: Create unless skipCRDs, upgrade: Skip); take-ownership unless `disableTakeOwnership`; the
+post-rendering (`gotk.helm.postrender`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gotk.api import helm_v2
+from gotk.helm import postrender
 from gotk.helm.lib import Options
 
 Obj = Mapping[str, Any]
@@ -51,6 +53,7 @@ def install(obj: Obj) -> Options:
         "create_namespace": bool(section.get("createNamespace"))
         and bool((obj.get("spec") or {}).get("targetNamespace")),
         "crds": policy,
+        "post_rendering": postrender.request(obj),
     }
 
 
@@ -74,6 +77,7 @@ def upgrade(obj: Obj) -> Options:
         "cleanup_on_fail": bool(section.get("cleanupOnFail")),
         "max_history": helm_v2.max_history(obj),
         "crds": str(section.get("crds") or "Skip"),
+        "post_rendering": postrender.request(obj),
     }
 
 
