@@ -21,6 +21,7 @@ from gotk.local.controlplane import DEFAULT_BIN_DIR
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "DEPLOYMENT_TEMPLATE",
     "HelmError",
     "helm_binary",
     "package",
@@ -45,6 +46,24 @@ data:
   {{- range $key, $value := .Values }}
   {{ $key }}: {{ if kindIs "string" $value }}{{ $value | quote }}{{ else }}{{ $value | toJson | quote }}{{ end }}
   {{- end }}
+"""
+# One Deployment named after the release (kwok runs its pod), one replica of podinfo 6.0.0.
+DEPLOYMENT_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: "{{ .Release.Name }}"}
+  template:
+    metadata:
+      labels: {app: "{{ .Release.Name }}"}
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/stefanprodan/podinfo:6.0.0
 """
 _HELM_DIRS = ("HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME")
 _DIGEST = re.compile(r"^Digest:\s*(sha256:[0-9a-f]{64})\s*$", re.MULTILINE)

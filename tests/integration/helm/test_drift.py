@@ -20,23 +20,7 @@ from gotk.testing.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: "{{ .Release.Name }}"}
-  template:
-    metadata:
-      labels: {app: "{{ .Release.Name }}"}
-    spec:
-      containers:
-        - name: app
-          image: ghcr.io/stefanprodan/podinfo:6.0.0
-"""
+DEPLOYMENT = helm.DEPLOYMENT_TEMPLATE
 
 
 async def publish(env: Env, src: Path) -> None:

@@ -18,23 +18,7 @@ from gotk.testing.helmreleases import Env, helmrelease, ready_at, wait_release
 pytestmark = pytest.mark.cluster
 
 TEMPLATES = {
-    "deployment.yaml": """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: "{{ .Release.Name }}"}
-  template:
-    metadata:
-      labels: {app: "{{ .Release.Name }}"}
-    spec:
-      containers:
-        - name: app
-          image: ghcr.io/stefanprodan/podinfo:6.0.0
-""",
+    "deployment.yaml": helm.DEPLOYMENT_TEMPLATE,
     "configmap.yaml": """\
 apiVersion: v1
 kind: ConfigMap
