@@ -36,6 +36,7 @@ import (
 	"helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
+	"helm.sh/helm/v4/pkg/strvals"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
@@ -88,6 +89,9 @@ type request struct {
 	ChartVersion             string              `json:"chartVersion"`        // install, upgrade: the chart's version as released
 	Filters                  map[string][]string `json:"filters"`             // test: {"name": [...]} runs, {"!name": [...]} skips
 	PostRendering            *postRendering      `json:"postRendering"`       // install, upgrade, template: see postrender.go
+	TargetPath               string              `json:"targetPath"`          // setValue: where the value goes, in --set's path syntax
+	Value                    string              `json:"value"`               // setValue: the value, parsed as --set does (typed) unless literal
+	Literal                  bool                `json:"literal"`             // setValue: the value verbatim, as --set-literal
 }
 
 type chartInfo struct {
@@ -128,6 +132,7 @@ type response struct {
 	Info     string            `json:"info,omitempty"`
 	Version  map[string]string `json:"version,omitempty"`
 	Warnings []string          `json:"warnings,omitempty"`
+	Values   map[string]any    `json:"values,omitempty"`
 }
 
 //export GotkHelmCall
@@ -178,6 +183,8 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		return response{Version: versions()}, nil
 	case "template":
 		return template(cfg, req)
+	case "setValue":
+		return setValue(req)
 	case "install", "upgrade", "rollback", "uninstall", "history", "get", "test", "unlock":
 	default:
 		return response{}, fmt.Errorf("unknown action %q", req.Action)
@@ -371,6 +378,33 @@ func loadChart(req *request) (*chart.Chart, error) {
 		chrt.Metadata.Version = req.ChartVersion
 	}
 	return chrt, nil
+}
+
+// setValue writes a valuesFrom entry with a targetPath into the values with Helm's own --set parser, as Flux
+// does: a value in single or double quotes goes in as a string without its quotes, any other is typed (numbers,
+// booleans, null, {a,b} lists) as --set types it; a literal one is taken verbatim, the path still honouring `\.`.
+func setValue(req *request) (response, error) {
+	values := map[string]any(req.Values)
+	value := req.Value
+	if req.Literal {
+		escaped := strings.NewReplacer(`\`, `\\`, `,`, `\,`, `[`, `\[`, `]`, `\]`, `{`, `\{`, `}`, `\}`).Replace(value)
+		if err := strvals.ParseIntoString(req.TargetPath+"="+escaped, values); err != nil {
+			return response{}, err
+		}
+		return response{Values: values}, nil
+	}
+	quoted := len(value) >= 1 && ((strings.HasPrefix(value, "'") && strings.HasSuffix(value, "'")) ||
+		(strings.HasPrefix(value, `"`) && strings.HasSuffix(value, `"`)))
+	var err error
+	if quoted {
+		err = strvals.ParseIntoString(req.TargetPath+"="+strings.Trim(value, `'"`), values)
+	} else {
+		err = strvals.ParseInto(req.TargetPath+"="+value, values)
+	}
+	if err != nil {
+		return response{}, err
+	}
+	return response{Values: values}, nil
 }
 
 func orDefault(s, def string) string {

@@ -271,6 +271,16 @@ class HelmLib:
         fields = {**_camel(options), "chartPath": str(chart), "values": dict(values or {})}
         return self._release("upgrade", target, release_name, **fields)
 
+    def set_value(self, values: Mapping[str, Any], path: str, value: str, *, literal: bool = False) -> dict[str, Any]:
+        """`values` with `value` written at `path` by Helm's --set parser (typed; quoted values are strings), or
+        verbatim with `literal` (--set-literal), as Flux writes a valuesFrom entry with a targetPath. Raises
+        HelmActionError with the parser's message."""
+        response = self._run(
+            "setValue", {"values": dict(values), "targetPath": path, "value": value, "literal": literal}
+        )
+        found: dict[str, Any] = response.get("values") or {}
+        return found
+
     def rollback(self, target: Target, release_name: str, version: int = 0, **options: Unpack[Options]) -> Release:
         """Roll back to `version` (0: the previous one); returns the new revision."""
         return self._release("rollback", target, release_name, version=version, **_camel(options))

@@ -238,11 +238,20 @@ class HelmReleaseReconciler:
                 raise GenericError(hc.INIT_FAILED, f"could not resolve chart values: {exc}") from None
             loaded.append((ref, data))
         try:
-            composed = hv.compose(loaded, req.spec.get("values"))
+            composed = hv.compose(loaded, req.spec.get("values"), self._set_value)
         except hv.ValuesError as exc:
             raise GenericError(hc.INIT_FAILED, f"could not resolve chart values: {exc}") from None
         req.state.values, req.state.config_digest = composed, hv.digest(composed)
         return None
+
+    def _set_value(self, values: Obj, ref: hv.ValuesRef, value: str) -> Obj:
+        """A valuesFrom targetPath entry written by Helm's --set parser (in libgotkhelm; no cluster call). The
+        parser's message quotes parts of the value, so it is shown for a ConfigMap only, never for a Secret."""
+        try:
+            return self.lib.set_value(values, ref.target_path, value, literal=ref.literal)
+        except HelmActionError as exc:
+            why = exc.message if ref.kind == "ConfigMap" else "the value is not valid --set syntax"
+            raise hv.ValuesError(f"unable to merge value from {ref.describe()} at '{ref.target_path}': {why}") from None
 
     # -- release ---------------------------------------------------------------------------------
 

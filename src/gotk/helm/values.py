@@ -4,7 +4,8 @@
   its first 40 characters, `-` and 12 hex digits of its sha256 (Helm's limit).
 - `chart_object_name`: the HelmChart a `spec.chart` template creates, `<namespace>-<name>`.
 - `compose`: `valuesFrom` entries merged in order (a whole YAML document deep-merged, or one value written
-  at a `targetPath` such as `a.b[0].c` or `a\\.b`), then the inline `values` on top.
+  at a `targetPath` such as `a.b[0].c` or `a\\.b`, by Helm's --set parser in the controller), then the inline
+  `values` on top.
 - `digest`: the `sha256:` digest of values (canonical JSON), for `lastAttemptedConfigDigest`.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,7 @@ class ValuesRef:
     values_key: str = DEFAULT_VALUES_KEY
     target_path: str = ""
     optional: bool = False
+    literal: bool = False  # the targetPath value verbatim (helm --set-literal)
 
     @classmethod
     def from_spec(cls, ref: Mapping[str, Any]) -> ValuesRef:
@@ -122,15 +124,29 @@ class ValuesRef:
             values_key=str(ref.get("valuesKey") or DEFAULT_VALUES_KEY),
             target_path=str(ref.get("targetPath") or ""),
             optional=bool(ref.get("optional")),
+            literal=bool(ref.get("literal")),
         )
 
     def describe(self) -> str:
         return f"{self.kind} '{self.name}' key '{self.values_key}'"
 
 
-def compose(refs: Iterable[tuple[ValuesRef, Mapping[str, str] | None]], inline: Mapping[str, Any] | None) -> Obj:
+SetValue = Callable[[Obj, "ValuesRef", str], Obj]  # (values, the entry with its targetPath, value) -> values
+
+
+def _set_string(values: Obj, ref: ValuesRef, value: str) -> Obj:
+    set_path(values, ref.target_path, value)
+    return values
+
+
+def compose(
+    refs: Iterable[tuple[ValuesRef, Mapping[str, str] | None]],
+    inline: Mapping[str, Any] | None,
+    set_value: SetValue = _set_string,
+) -> Obj:
     """Merge the `valuesFrom` data (each ref with its object's data: str values, None when the object is
-    missing) and the inline values, in Flux's order."""
+    missing) and the inline values, in Flux's order. `set_value` writes a targetPath entry: the controller's is
+    Helm's --set parser (typed values, `{a,b}` lists); the default writes the string as it is."""
     result: Obj = {}
     for ref, data in refs:
         if data is None or ref.values_key not in data:
@@ -140,7 +156,7 @@ def compose(refs: Iterable[tuple[ValuesRef, Mapping[str, str] | None]], inline: 
             raise ValuesError(f"{what} {ref.describe()}")
         text = data[ref.values_key]
         if ref.target_path:
-            set_path(result, ref.target_path, text)
+            result = set_value(result, ref, text)
             continue
         try:
             parsed = yaml.load(text, Loader=_Loader)
