@@ -37,6 +37,7 @@ RECONCILIATION_FAILED: Final = "ReconciliationFailed"
 INVALID_CEL_EXPRESSION: Final = "InvalidCELExpression"
 FEATURE_GATE_DISABLED: Final = "FeatureGateDisabled"
 ACCESS_DENIED: Final = "AccessDenied"
+TERMINAL_ERROR: Final = "Reconciliation failed terminally due to configuration error"  # Flux's message prefix
 
 # Annotations and labels
 RECONCILE_REQUEST_ANNOTATION: Final = "reconcile.fluxcd.io/requestedAt"

@@ -49,7 +49,12 @@ async def register(manager: Manager, settings: Settings) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="gotk-helm-"))
     kubeconfig = kubeconfig_file(manager.client.config, workdir)
     reconciler = HelmReleaseReconciler(
-        lib, kubeconfig, requeue_dependency=settings.requeue_dependency, workers=manager.options.concurrent
+        lib,
+        kubeconfig,
+        requeue_dependency=settings.requeue_dependency,
+        workers=manager.options.concurrent,
+        no_cross_namespace_refs=settings.no_cross_namespace_refs,
+        default_service_account=settings.default_service_account,
     )
     releases = manager.add(reconciler)
     manager.cleanups.append(lambda: _shutdown(reconciler))

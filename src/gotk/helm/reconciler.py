@@ -32,7 +32,7 @@ from gotk.helm.actions import options
 from gotk.helm.lib import HelmActionError, HelmLib, Release, ReleaseNotFoundError, Target
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import EXTERNALARTIFACTS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES
-from gotk.runtime import artifacts, chartarchive, conditions, secrets
+from gotk.runtime import artifacts, chartarchive, conditions, dependencies, secrets
 from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
@@ -99,10 +99,21 @@ class HelmReleaseReconciler:
     resource = HELMRELEASES
     condition_table = CONDITIONS
 
-    def __init__(self, lib: HelmLib, kubeconfig: Path, *, requeue_dependency: float = 30.0, workers: int = 10) -> None:
+    def __init__(
+        self,
+        lib: HelmLib,
+        kubeconfig: Path,
+        *,
+        requeue_dependency: float = 30.0,
+        workers: int = 10,
+        no_cross_namespace_refs: bool = False,
+        default_service_account: str = "",
+    ) -> None:
         self.lib = lib
         self.kubeconfig = kubeconfig
         self.requeue_dependency = requeue_dependency
+        self.no_cross_namespace_refs = no_cross_namespace_refs
+        self.default_service_account = default_service_account
         # Helm actions block a thread for as long as they wait on the cluster: a pool of their own, sized for
         # the reconciles that run at once (asyncio's default pool has only cpu+4 threads, shared by everyone)
         self.pool = ThreadPoolExecutor(max_workers=max(4, workers), thread_name_prefix="helm")
@@ -116,6 +127,7 @@ class HelmReleaseReconciler:
 
     def steps(self) -> Sequence[NamedStep[ReleaseState]]:
         return (
+            NamedStep("dependencies", self.reconcile_dependencies),
             NamedStep("chart", self.reconcile_chart),
             NamedStep("values", self.reconcile_values),
             NamedStep("release", self.reconcile_release),
@@ -129,13 +141,34 @@ class HelmReleaseReconciler:
 
     def target(self, obj: Obj) -> Target:
         spec, ns = obj.get("spec") or {}, obj["metadata"]["namespace"]
-        sa = spec.get("serviceAccountName")
+        sa = spec.get("serviceAccountName") or self.default_service_account
         return Target(
             namespace=str(spec.get("targetNamespace") or ns),
             kubeconfig=self.kubeconfig,
             storage_namespace=helm_v2.storage_namespace(obj),
             impersonate=f"system:serviceaccount:{ns}:{sa}" if sa else "",
         )
+
+    # -- dependencies ----------------------------------------------------------------------------
+
+    async def reconcile_dependencies(self, req: Req) -> Result | None:
+        """Wait until every dependsOn HelmRelease is Ready at its generation (or its readyExpr holds)."""
+        for ref, ready_expr in dependencies.refs(req.obj):
+            dep = await req.client.get_or_none(HELMRELEASES, ref[1], ref[0])
+            try:
+                problem = dependencies.problem(dep, ref, obj=req.obj, ready_expr=ready_expr)
+            except dependencies.InvalidReadyExpr as exc:
+                raise StallingError(meta.INVALID_CEL_EXPRESSION, f"{meta.TERMINAL_ERROR}: {exc}") from None
+            if problem is not None:
+                await req.recorder.emit(req.obj, NORMAL, meta.DEPENDENCY_NOT_READY, problem)
+                raise WaitingError(meta.DEPENDENCY_NOT_READY, problem, self.requeue_dependency)
+        return None
+
+    def _allow(self, req: Req, kind: str, namespace: str, name: str) -> None:
+        """--no-cross-namespace-refs: a source in another namespace is refused (AccessDenied, stalled)."""
+        if self.no_cross_namespace_refs and namespace != req.namespace:
+            message = f"cross-namespace references are not allowed: cannot access {kind} {namespace}/{name}"
+            raise StallingError(meta.ACCESS_DENIED, message)
 
     # -- chart -----------------------------------------------------------------------------------
 
@@ -153,6 +186,7 @@ class HelmReleaseReconciler:
             if res is None:
                 raise StallingError(hc.INVALID_CHART_REFERENCE, f"unsupported chartRef kind '{ref.get('kind')}'")
             ns = ref.get("namespace") or req.namespace
+            self._allow(req, str(ref.get("kind")), ns, str(ref.get("name")))
             found = await req.client.get_or_none(res, str(ref.get("name")), ns)
             if found is None:
                 message = f"could not get {ref.get('kind')} '{ns}/{ref.get('name')}': not found"
@@ -203,6 +237,7 @@ class HelmReleaseReconciler:
         source_ref = dict(tspec.get("sourceRef") or {})
         ns = source_ref.pop("namespace", None) or req.namespace
         name = hv.chart_object_name(req.obj)
+        self._allow(req, "HelmChart", ns, name)
         labels = {
             **((template.get("metadata") or {}).get("labels") or {}),
             "helm.toolkit.fluxcd.io/name": req.name,

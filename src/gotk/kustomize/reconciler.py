@@ -25,7 +25,6 @@ from gotk.kustomize.artifact_cache import ArtifactCache
 from gotk.kustomize.decrypt.generators import decrypt_generator_sources
 from gotk.kustomize.postbuild import PostBuildError, identities, post_build
 from gotk.kustomize.sources import (
-    InvalidReadyExpr,
     artifact_of,
     dependency_problem,
     dependency_refs,
@@ -33,6 +32,7 @@ from gotk.kustomize.sources import (
 )
 from gotk.kustomize.targets import Targets
 from gotk.runtime import artifacts, conditions
+from gotk.runtime.dependencies import InvalidReadyExpr
 from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
@@ -46,7 +46,6 @@ FIELD_MANAGER = "kustomize-controller"
 NAME_LABEL = "kustomize.toolkit.fluxcd.io/name"
 NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
 HISTORY_LIMIT = 5
-TERMINAL_ERROR = "Reconciliation failed terminally due to configuration error"
 
 
 def applied(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -171,7 +170,7 @@ class KustomizationReconciler:
                     ready_expr=dep.get("readyExpr"),
                 )
             except InvalidReadyExpr as exc:
-                raise StallingError(meta.INVALID_CEL_EXPRESSION, f"{TERMINAL_ERROR}: {exc}") from None
+                raise StallingError(meta.INVALID_CEL_EXPRESSION, f"{meta.TERMINAL_ERROR}: {exc}") from None
             if problem is not None:
                 message = f"{problem}, retrying in {durations.format_seconds(self.settings.requeue_dependency)}"
                 raise WaitingError(meta.DEPENDENCY_NOT_READY, message, self.settings.requeue_dependency)

@@ -16,9 +16,8 @@ from gotk.kube.resources import (
     OCIREPOSITORIES,
     Resource,
 )
-from gotk.runtime import conditions
+from gotk.runtime import conditions, dependencies
 from gotk.runtime.informer import Informer
-from gotk.ssa import cel
 
 Obj = dict[str, Any]
 
@@ -42,10 +41,6 @@ def dependency_refs(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(d.get("namespace") or own_ns, d["name"]) for d in (obj.get("spec") or {}).get("dependsOn") or []]
 
 
-class InvalidReadyExpr(ValueError):
-    """A dependsOn readyExpr that can never evaluate (a parse error or an unknown variable): terminal."""
-
-
 def dependency_problem(
     dep: Obj | None,
     ref: tuple[str, str],
@@ -54,43 +49,18 @@ def dependency_problem(
     revision: str | None = None,
     ready_expr: str | None = None,
 ) -> str | None:
-    """Why dependency `ref` is not ready (None when it is), as Flux's checkDependencies decides.
+    """Why dependency `ref` is not ready (None when it is), as Flux's checkDependencies decides: the built-in
+    check of `gotk.runtime.dependencies`, and, when it shares `obj`'s source, last applied at `revision` (the
+    artifact `obj` is about to apply)."""
 
-    Built in: Ready=True at its current generation and, when it shares `obj`'s source, last applied at
-    `revision` (the artifact `obj` is about to apply). A `ready_expr` (CEL over `dep` and `self`) replaces
-    that check; an expression that cannot work raises InvalidReadyExpr.
-    """
-    ns, name = ref
-    if dep is None:
-        return f"dependency '{ns}/{name}' not found"
-    if ready_expr:
-        return _ready_expr_problem(ready_expr, dep, obj or {}, ref)
-    status = dep.get("status") or {}
-    generation = (dep.get("metadata") or {}).get("generation")
-    if not status.get("conditions") or status.get("observedGeneration") != generation or not conditions.is_ready(dep):
-        return f"dependency '{ns}/{name}' is not ready"
-    same_source = obj is not None and source_ref(dep) == source_ref(obj)
-    if same_source and revision is not None and status.get("lastAppliedRevision") != revision:
-        return f"dependency '{ns}/{name}' revision is not up to date"
-    return None
+    def same_revision(found: Mapping[str, Any]) -> str | None:
+        same_source = obj is not None and source_ref(found) == source_ref(obj)
+        applied = (found.get("status") or {}).get("lastAppliedRevision")
+        if same_source and revision is not None and applied != revision:
+            return f"dependency '{ref[0]}/{ref[1]}' revision is not up to date"
+        return None
 
-
-def _ready_expr_problem(text: str, dep: Obj, obj: Mapping[str, Any], ref: tuple[str, str]) -> str | None:
-    try:
-        expr = cel.compile_expression(text)
-    except cel.CelError as exc:
-        raise InvalidReadyExpr(f"failed to evaluate dependency {ref[1]}: {exc}") from None
-    unknown = sorted(expr.variables - {"dep", "self"})
-    if unknown:  # cel-go rejects these when compiling
-        detail = f"undeclared reference to '{unknown[0]}'"
-        raise InvalidReadyExpr(f"failed to evaluate dependency {ref[1]}: failed to parse '{text}': {detail}")
-    try:
-        ready = expr.evaluate_bool({"dep": dep, "self": obj})
-    except cel.CelEvalError as exc:
-        return str(exc)
-    if not ready:
-        return f"dependency '{ref[0]}/{ref[1]}' is not ready according to readyExpr eval"
-    return None
+    return dependencies.problem(dep, ref, obj=obj, ready_expr=ready_expr, also=same_revision)
 
 
 def artifact_of(source: Obj | None) -> Obj | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from gotk.api import meta
 from gotk.kube.resources import split_api_version
-from gotk.ssa import cel
+from gotk.runtime import cel
 from gotk.ssa.kstatus import (
     CURRENT,
     FAILED,

@@ -43,12 +43,20 @@ def charts(tmp_path: Path) -> Iterator[tuple[Path, ChartRepoServer]]:
 
 @pytest.fixture
 async def env(
-    cluster: ControlPlane, namespace: str, tmp_path: Path, charts: tuple[Path, ChartRepoServer]
+    cluster: ControlPlane,
+    namespace: str,
+    tmp_path: Path,
+    charts: tuple[Path, ChartRepoServer],
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Env]:
     async with Client(config.load(cluster.kubeconfig)) as client:
         options = ManagerOptions(watch_namespace=namespace, concurrent=2, graceful_shutdown_timeout=10.0)
         manager = Manager(client, options)
-        settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0)
+        marker = request.node.get_closest_marker("settings")
+        extra = dict(marker.kwargs) if marker is not None else {}
+        settings = Settings(
+            storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0, **extra
+        )
         await source_controller.register(manager, settings)
         await helm_controller.register(manager, settings)
         stop = asyncio.Event()

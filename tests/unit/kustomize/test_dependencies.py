@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from gotk.kustomize.sources import InvalidReadyExpr, dependency_problem, dependency_refs, source_ref
+from gotk.kustomize.sources import dependency_problem, dependency_refs, source_ref
+from gotk.runtime.dependencies import InvalidReadyExpr
 from gotk.runtime.refindex import RefIndex
 
 REF = ("apps", "infra")

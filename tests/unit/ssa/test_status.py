@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gotk.api import meta
-from gotk.ssa import cel, status
+from gotk.runtime import cel
+from gotk.ssa import status
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 Obj = dict[str, Any]

@@ -2,7 +2,8 @@
 
 Flux evaluates with cel-go plus cross-type numeric comparisons and the ext.Strings library; cel-python has
 neither, so this module adds both as overriding functions. Optional types (`.?`, `orValue`) and the
-sets/encoders extensions are not available. Used by `gotk.ssa.status` for `healthCheckExprs`.
+sets/encoders extensions are not available. Used by `gotk.ssa.status` for `healthCheckExprs` and by
+`gotk.runtime.dependencies` for dependsOn `readyExpr`.
 """
 
 from __future__ import annotations
