@@ -2,7 +2,10 @@
 """HelmRelease fan-out (after flux-benchmark's Helm workload): N HelmReleases of one chart, each in its own
 namespace, from one Helm HTTP repository, on a fresh local control plane.
 
-  .venv/bin/python bench/hr_bench.py N [--qps 50] [--burst 300] [--concurrent 10]
+  .venv/bin/python bench/hr_bench.py N [--qps 50] [--burst 300] [--concurrent 10] [--kcm-qps 200]
+
+Side by side with Flux's own source- and helm-controller in one run: `../shared/bench/ab-hr.py N --kcm-qps 200
+--flux-bin DIR --flux-crds DIR` (the same workload; Flux's controllers built by hand into a temporary directory).
 
 The chart (packaged by the real helm CLI) holds a ServiceAccount, a Service and a Deployment of 0 replicas;
 each HelmRelease (interval 60m, its own HelmChart from the `spec.chart` template) installs it with a value.
@@ -71,9 +74,15 @@ def main() -> None:
     parser.add_argument("--qps", type=float, default=50)
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--concurrent", type=int, default=10)
+    parser.add_argument(
+        "--kcm-qps", type=int, default=0, help="raise kube-controller-manager's client QPS (burst: twice that)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gotk-hrbench-"))
-    cp = ControlPlane(work / "cluster")
+    extra = {}
+    if args.kcm_qps:
+        extra["kube-controller-manager"] = [f"--kube-api-qps={args.kcm_qps}", f"--kube-api-burst={args.kcm_qps * 2}"]
+    cp = ControlPlane(work / "cluster", extra_args=extra)
     try:
         cp.start()
         install_gotk(cp)

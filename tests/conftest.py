@@ -1,6 +1,7 @@
 """Shared fixtures: `cluster` (one real local control plane for the whole session, with the
 gotk CRDs and the flux-system namespace), `namespace` (a fresh namespace per test) and
-`kubectl` (kubectl bound to the cluster's kubeconfig); and the hypothesis profile (no per-example deadline).
+`kubectl` (kubectl bound to the cluster's kubeconfig), `remote` (a second control plane, for kubeConfig);
+and the hypothesis profile (no per-example deadline).
 """
 
 from __future__ import annotations
@@ -49,6 +50,23 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="session")
+def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A second, independent control plane for spec.kubeConfig tests, started on first use, stopped at the end."""
+    cp = ControlPlane(tmp_path_factory.mktemp("remote-cluster"), bin_dir=DEFAULT_BIN_DIR)
+    atexit.register(cp.stop)
+    try:
+        cp.start()
+    except ControlPlaneError as exc:
+        cp.stop()
+        pytest.fail(f"the second control plane did not start: {exc}", pytrace=False)
+    try:
+        yield cp
+    finally:
+        cp.stop(remove=True)
+        atexit.unregister(cp.stop)
 
 
 @pytest.fixture

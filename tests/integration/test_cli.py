@@ -29,6 +29,7 @@ from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import Resource
 from gotk.local.controlplane import ControlPlane
+from gotk.testing.cli import run_flux
 from gotk.testing.golden import assert_golden
 
 pytestmark = pytest.mark.cluster
@@ -40,9 +41,7 @@ StatusFn = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def flux(cp: ControlPlane, *args: str, kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "gotk.cli.main", "--kubeconfig", str(kubeconfig or cp.kubeconfig), *args]
-    env = {**os.environ, "TZ": "UTC"}
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, check=False)
+    return run_flux(kubeconfig or cp.kubeconfig, *args)
 
 
 def normalise(text: str, namespace: str) -> str:

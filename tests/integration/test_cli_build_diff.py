@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import pytest
 import yaml
 
 from gotk.local.controlplane import ControlPlane
+from gotk.testing.cli import run_flux
 from gotk.testing.golden import assert_golden
 
 pytestmark = pytest.mark.cluster
@@ -62,8 +61,7 @@ stringData: {password: hunter2, user: admin}
 
 
 def flux(cp: ControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "gotk.cli.main", "--kubeconfig", str(cp.kubeconfig), *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**os.environ}, check=False)
+    return run_flux(cp.kubeconfig, *args)
 
 
 def normalise(text: str, namespace: str) -> str:

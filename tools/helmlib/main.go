@@ -425,6 +425,7 @@ func template(cfg *action.Configuration, req *request) (response, error) {
 	a.DryRunStrategy, a.Replace, a.DisableHooks = action.DryRunClient, true, req.DisableHooks
 	a.ReleaseName, a.Namespace, a.SkipCRDs = req.ReleaseName, req.Namespace, req.SkipCRDs
 	a.IncludeCRDs = !req.SkipCRDs
+	a.SkipSchemaValidation = req.SkipSchemaValidation
 	a.PostRenderer = postRenderer(req.PostRendering)
 	if a.ReleaseName == "" {
 		a.ReleaseName = "release-name"

@@ -30,6 +30,7 @@ PENDING_RELEASE: Final = "PendingRelease"
 INVALID_CHART_REFERENCE: Final = "InvalidChartReference"
 MISSING_ROLLBACK_TARGET: Final = "MissingRollbackTarget"
 CHART_MUTATE_ERROR: Final = "ChartMutateError"
+REST_CLIENT_ERROR: Final = "RESTClientError"  # the release's cluster (spec.kubeConfig) cannot be reached
 
 # Drift detection
 DRIFT_DETECTED: Final = "DriftDetected"
@@ -37,3 +38,5 @@ NO_DRIFT_DETECTED: Final = "NoDriftDetected"
 DRIFT_CORRECTED: Final = "DriftCorrected"
 DRIFT_CORRECTION_FAILED: Final = "DriftCorrectionFailed"
 DRIFT_DETECTION_KEY: Final = "helm.toolkit.fluxcd.io/driftDetection"  # "disabled" on an object opts it out
+INVENTORY_BUILD_FAILED: Final = "InventoryBuildFailed"  # Warning event: status.inventory could not be built
+NAMESPACE_CHECK_SKIPPED: Final = "NamespaceCheckSkipped"  # Warning event: a kind's scope was not known

@@ -1,4 +1,6 @@
-"""`flux diff kustomization NAME --path DIR`: preview what applying local manifests would change.
+"""`flux diff kustomization NAME --path DIR`: preview what applying local manifests would change; `flux diff
+helmrelease NAME`: preview what the next release would change (gotk.cli.engines.hrdiff; `--file` takes the
+HelmRelease from a local manifest, `--chart-path` a local chart).
 
 Builds --path like `flux build kustomization`, then server-side dry-runs every object and prints
 flux's report (gotk.cli.engines.kdiff). Exit status as flux2's cmd/flux/diff_kustomization.go: 0 when nothing
@@ -9,21 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import yaml
 
 from gotk.cli import goflags, kubeclient, output
 from gotk.cli.build import common_options, parse_local_sources
 from gotk.cli.context import Globals
-from gotk.cli.engines import kdiff, localbuild
+from gotk.cli.engines import hrdiff, kdiff, localbuild
 from gotk.cli.flags import AliasGroup, timeout_seconds, with_globals
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
+from gotk.kube.resources import HELMRELEASES
 
 CHANGED = "identified at least one change, exiting with non-zero exit code"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # briandowns/spinner CharSets[14]
 
 
@@ -131,12 +137,75 @@ def diff_kustomization(g: Globals, name: str | None, **flags: Any) -> None:
         local_sources=parse_local_sources(flags["local_sources"]),
     )
     seconds = timeout_seconds(g)
-    spinner = Spinner() if flags["progress_bar"] else None
 
     async def body(client: Client) -> kdiff.Result:
         async with asyncio.timeout(seconds):
             return await run_diff(client, opts)
 
+    _report(g, body, Spinner() if flags["progress_bar"] else None)
+
+
+def _local_helmrelease(path: str, name: str, namespace: str) -> dict[str, Any]:
+    """The HelmRelease NAME from a local manifest file (`--file`), in `namespace` unless it says otherwise."""
+    try:
+        docs = list(yaml.load_all(Path(path).read_text(encoding="utf-8"), Loader=_LOADER))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CommandError(f"failed to read {path}: {exc}") from None
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind") == "HelmRelease":
+            md = doc.setdefault("metadata", {})
+            if md.get("name") == name and (md.get("namespace") or namespace) == namespace:
+                md["namespace"] = namespace
+                return doc
+    raise CommandError(f"HelmRelease '{namespace}/{name}' not found in {path}")
+
+
+async def run_helmrelease_diff(
+    client: Client, name: str, namespace: str, *, file: str, chart_path: str
+) -> kdiff.Result:
+    """Render HelmRelease NAME (from the cluster, or `file`) and diff it against the cluster."""
+    live = await client.get_or_none(HELMRELEASES, name, namespace)
+    if file:
+        hr = _local_helmrelease(file, name, namespace)
+        hr["status"] = (live or {}).get("status") or {}
+    elif live is None:
+        raise CommandError(f"HelmRelease '{namespace}/{name}' not found")
+    else:
+        hr = live
+    lib = await asyncio.to_thread(hrdiff.helm_lib)
+    with tempfile.TemporaryDirectory(prefix="flux-diff-hr-") as workdir:
+        try:
+            chart = Path(chart_path) if chart_path else await hrdiff.fetch_chart(client, hr, Path(workdir))
+            rendered = await hrdiff.render(client, lib, hr, chart)
+        except hrdiff.DiffError as exc:
+            raise CommandError(str(exc)) from None
+        return await hrdiff.diff(client, hr, rendered)
+
+
+@click.command(
+    "helmrelease", cls=DiffCommand, help="Diff a HelmRelease: render it locally and compare with the cluster"
+)
+@click.argument("name", required=False)
+@click.option("-f", "--file", default="", help="Path to a manifest with the HelmRelease, in place of the cluster's.")
+@click.option("--chart-path", default="", help="Path to a local chart (directory or .tgz), in place of its source's.")
+@click.option("--progress-bar/--no-progress-bar", default=True, help="Boolean to set the progress bar.")
+@with_globals
+def diff_helmrelease(g: Globals, name: str | None, file: str, chart_path: str, progress_bar: bool) -> None:
+    if not name:
+        raise CommandError("helmrelease name is required")
+    if chart_path and not Path(chart_path).exists():
+        _fail(f'invalid chart path "{chart_path}"', 2)
+    seconds = timeout_seconds(g)
+
+    async def body(client: Client) -> kdiff.Result:
+        async with asyncio.timeout(seconds):
+            return await run_helmrelease_diff(client, name, g.namespace, file=file, chart_path=chart_path)
+
+    _report(g, body, Spinner(" HelmRelease diffing... running dry-run") if progress_bar else None)
+
+
+def _report(g: Globals, body: Any, spinner: Spinner | None) -> None:
+    """Run a diff and print it as flux does: exit 0 unchanged, 1 changed (with a ⚠️ line), 2 failed."""
     if spinner is not None:
         spinner.start()
     try:
@@ -164,3 +233,4 @@ def diff() -> None:
 
 assert isinstance(diff, AliasGroup)
 diff.add_aliased(diff_kustomization, ("ks",))
+diff.add_aliased(diff_helmrelease, ("hr",))

@@ -98,7 +98,8 @@ _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
 class FluxCommand(click.Command):
-    """A click command that also takes cobra's `--bool-flag=true|false` spelling for its boolean flags."""
+    """A click command that also takes cobra's `--bool-flag=true|false` spelling for its boolean flags, and
+    pflag's `-n=value` for a short option that takes a value (click would read the value as `=value`)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         flags = {
@@ -114,7 +115,9 @@ class FluxCommand(click.Command):
                 rewritten.extend(args[i:])
                 break
             name, eq, value = arg.partition("=")
-            if not eq or name not in flags:
+            if eq and len(name) == 2 and name[0] == "-" and name[1] != "-":
+                rewritten.extend((name, value))
+            elif not eq or name not in flags:
                 rewritten.append(arg)
             elif value in _TRUE:
                 rewritten.append(name)

@@ -34,6 +34,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("gotk.cli.build", "build"),
     ("gotk.cli.diff", "diff"),
     ("gotk.cli.tree", "tree"),
+    ("gotk.cli.debug", "debug"),
 ]
 
 

@@ -213,9 +213,23 @@ _Dumper.add_representer(dict, _represent_dict)
 _Dumper.add_representer(float, _represent_float)
 
 
-def dump(obj: Any) -> str:
-    """One YAML document (no `---`), ending with a newline, as sigs.k8s.io/yaml.Marshal writes it."""
-    return yaml.dump(obj, Dumper=_Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True, width=80)
+class _SortedDumper(_Dumper):
+    """The same writer for a yaml.MapSlice whose keys were sorted as plain strings (byte order)."""
+
+
+def _represent_sorted_dict(dumper: _Dumper, data: dict[Any, Any]) -> yaml.Node:
+    return dumper.represent_mapping(TAG + "map", sorted(data.items(), key=lambda item: str(item[0])))
+
+
+_SortedDumper.add_representer(dict, _represent_sorted_dict)
+
+
+def dump(obj: Any, *, byte_order: bool = False) -> str:
+    """One YAML document (no `---`), ending with a newline, as sigs.k8s.io/yaml.Marshal writes it; with
+    `byte_order`, map keys in plain string order instead of go-yaml's natural one (a MapSlice sorted by key, as
+    fluxcd/pkg/chartutil encodes values for their digest)."""
+    dumper = _SortedDumper if byte_order else _Dumper
+    return yaml.dump(obj, Dumper=dumper, default_flow_style=False, sort_keys=False, allow_unicode=True, width=80)
 
 
 # -- reading (yaml.Unmarshal into interface{}) ----------------------------------------------------------

@@ -1,7 +1,8 @@
 """The helm controller: HelmReleases reconciled with real Helm releases (`libgotkhelm.so`, see `gotk.helm.lib`).
 
 A HelmRelease is reconciled again as soon as its chart has a new artifact: the HelmChart it created (labelled
-with its name and namespace) or the HelmChart/OCIRepository its `chartRef` names.
+with its name and namespace) or the HelmChart/OCIRepository its `chartRef` names, and when a ConfigMap or
+Secret of its `valuesFrom` labelled `reconcile.fluxcd.io/watch: Enabled` changes.
 `register(manager, settings)` is what `flux controllers run --controllers helm` calls.
 """
 
@@ -32,6 +33,12 @@ def chart_ref(release: Obj) -> list[tuple[str, str, str]]:
     return [(str(ref.get("kind")), ns, str(ref.get("name")))]
 
 
+def uses_config(release: Obj, kind: str, name: str) -> bool:
+    """Whether a HelmRelease takes values from this ConfigMap or Secret (its `valuesFrom`)."""
+    refs = (release.get("spec") or {}).get("valuesFrom") or []
+    return any(r.get("kind") == kind and r.get("name") == name for r in refs if isinstance(r, dict))
+
+
 def created_by(chart: Obj) -> list[tuple[str, str]]:
     """The HelmRelease that made this HelmChart (from its labels), if any."""
     labels = (chart.get("metadata") or {}).get("labels") or {}
@@ -42,6 +49,7 @@ def created_by(chart: Obj) -> list[tuple[str, str]]:
 
 async def _shutdown(reconciler: HelmReleaseReconciler) -> None:
     reconciler.pool.shutdown(wait=False, cancel_futures=True)
+    await reconciler.close()
 
 
 async def register(manager: Manager, settings: Settings) -> None:
@@ -66,3 +74,4 @@ async def register(manager: Manager, settings: Settings) -> None:
             watches.on_new_artifact(kind, users, releases.enqueue, also=created_by if kind == "HelmChart" else None)
         )
         manager.add_informer(HelmReleaseReconciler.controller_name, informer)
+    watches.watch_configs(manager, releases, settings, uses_config)

@@ -243,11 +243,20 @@ class HelmLib:
         namespace: str = "default",
         disable_hooks: bool = False,
         skip_crds: bool = False,
+        skip_schema_validation: bool = False,
+        post_rendering: Mapping[str, Any] | None = None,
     ) -> str:
         """Render the chart (a .tgz or a directory) offline, as `helm template` does (CRDs and hooks
-        included unless skipped); returns the manifest stream."""
-        fields = {"chartPath": str(chart), "values": dict(values or {}), "disableHooks": disable_hooks}
-        return self._release("template", Target(namespace), release_name, skipCRDs=skip_crds, **fields).manifest
+        included unless skipped), post-rendered as a release would be; returns the manifest stream."""
+        fields = {
+            "chartPath": str(chart),
+            "values": dict(values or {}),
+            "disableHooks": disable_hooks,
+            "skipCRDs": skip_crds,
+            "skipSchemaValidation": skip_schema_validation,
+            "postRendering": dict(post_rendering) if post_rendering is not None else None,
+        }
+        return self._release("template", Target(namespace), release_name, **fields).manifest
 
     def install(
         self,

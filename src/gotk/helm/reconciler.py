@@ -13,7 +13,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import hashlib
+import json
+import os
 import shutil
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -22,17 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
+
 from gotk.api import helm_conditions as hc
 from gotk.api import helm_v2, meta
 from gotk.gocompat import durations
-from gotk.helm import actions, chartref, drift, planner, postrender
+from gotk.helm import actions, chartref, drift, inventory, planner, postrender
 from gotk.helm import status as hstatus
 from gotk.helm import values as hv
 from gotk.helm.actions import options
 from gotk.helm.lib import HelmActionError, HelmLib, Release, ReleaseNotFoundError, Target
+from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import EXTERNALARTIFACTS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES
-from gotk.runtime import artifacts, chartarchive, conditions, dependencies, secrets
+from gotk.runtime import artifacts, chartarchive, conditions, dependencies, remote
 from gotk.runtime.events import NORMAL, WARNING
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
@@ -73,6 +80,8 @@ class ReleaseState:
     oci_digest: str = ""  # the OCI source's digest, recorded in lastAttemptedRevisionDigest and the history
     values: Obj = field(default_factory=dict)
     config_digest: str = ""
+    target: Target | None = None  # where the release lives (spec.kubeConfig's cluster, or ours)
+    cluster: Client | None = None  # a client for that cluster: drift detection and the inventory
 
 
 Req = Request[ReleaseState]
@@ -117,6 +126,7 @@ class HelmReleaseReconciler:
         # Helm actions block a thread for as long as they wait on the cluster: a pool of their own, sized for
         # the reconciles that run at once (asyncio's default pool has only cpu+4 threads, shared by everyone)
         self.pool = ThreadPoolExecutor(max_workers=max(4, workers), thread_name_prefix="helm")
+        self._remotes: dict[str, tuple[Path, Client]] = {}  # kubeConfig Secret@resourceVersion -> (file, client)
 
     async def _helm(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -138,6 +148,39 @@ class HelmReleaseReconciler:
 
     def retry_interval(self, obj: Obj) -> float | None:
         return None
+
+    async def release_target(self, req: Req) -> Target:
+        """The release's place, on the cluster of spec.kubeConfig when it has one (its kubeconfig Secret written
+        to a file for Helm, a client kept for drift detection and the inventory); also sets req.state."""
+        target = self.target(req.obj)
+        try:
+            ref = remote.secret_ref(req.spec)
+        except remote.UnsupportedKubeConfigError as exc:
+            raise StallingError(hc.REST_CLIENT_ERROR, str(exc)) from None
+        if ref is None:
+            req.state.target, req.state.cluster = target, req.client
+            return target
+        try:
+            found = await remote.load(req.client, req.namespace, ref)
+        except remote.KubeConfigError as exc:
+            raise GenericError(hc.REST_CLIENT_ERROR, str(exc)) from exc
+        path, client = self._remotes.get(found.key, (None, None))
+        if path is None or client is None:
+            path = self.kubeconfig.parent / f"remote-{hashlib.sha256(found.key.encode()).hexdigest()[:16]}.yaml"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(found.doc, handle)
+            client = req.client.for_config(found.config)
+            self._remotes[found.key] = (path, client)
+        target = dataclasses.replace(target, kubeconfig=path)
+        req.state.target, req.state.cluster = target, client
+        return target
+
+    async def close(self) -> None:
+        """Close the clients of remote clusters."""
+        for _, client in self._remotes.values():
+            await client.close()
+        self._remotes.clear()
 
     def target(self, obj: Obj) -> Target:
         spec, ns = obj.get("spec") or {}, obj["metadata"]["namespace"]
@@ -258,35 +301,14 @@ class HelmReleaseReconciler:
 
     async def reconcile_values(self, req: Req) -> Result | None:
         """Compose the values: valuesFrom ConfigMaps and Secrets in order, then spec.values; their digest."""
-        refs = [hv.ValuesRef.from_spec(r) for r in req.spec.get("valuesFrom") or []]
-        loaded = []
-        for ref in refs:
-            field = f"spec.valuesFrom[{ref.kind}/{ref.name}]"
-            try:
-                if ref.kind == "Secret":
-                    data = await secrets.secret_text(req.client, req.namespace, ref.name, field=field, optional=True)
-                elif ref.kind == "ConfigMap":
-                    data = await secrets.configmap_data(req.client, req.namespace, ref.name, field=field, optional=True)
-                else:
-                    raise StallingError(hc.INIT_FAILED, f"unsupported valuesFrom kind '{ref.kind}'")
-            except secrets.SecretError as exc:
-                raise GenericError(hc.INIT_FAILED, f"could not resolve chart values: {exc}") from None
-            loaded.append((ref, data))
         try:
-            composed = hv.compose(loaded, req.spec.get("values"), self._set_value)
+            composed = await hv.resolve(req.client, req.namespace, req.spec, hv.helm_setter(self.lib))
+        except hv.UnsupportedKindError as exc:
+            raise StallingError(hc.INIT_FAILED, str(exc)) from None
         except hv.ValuesError as exc:
             raise GenericError(hc.INIT_FAILED, f"could not resolve chart values: {exc}") from None
         req.state.values, req.state.config_digest = composed, hv.digest(composed)
         return None
-
-    def _set_value(self, values: Obj, ref: hv.ValuesRef, value: str) -> Obj:
-        """A valuesFrom targetPath entry written by Helm's --set parser (in libgotkhelm; no cluster call). The
-        parser's message quotes parts of the value, so it is shown for a ConfigMap only, never for a Secret."""
-        try:
-            return self.lib.set_value(values, ref.target_path, value, literal=ref.literal)
-        except HelmActionError as exc:
-            why = exc.message if ref.kind == "ConfigMap" else "the value is not valid --set syntax"
-            raise hv.ValuesError(f"unable to merge value from {ref.describe()} at '{ref.target_path}': {why}") from None
 
     # -- release ---------------------------------------------------------------------------------
 
@@ -294,9 +316,10 @@ class HelmReleaseReconciler:
         """Run Helm's actions as Flux's atomic release does, until the release is in sync, out of retries or
         waiting for a requeue: each kind of action at most once, and a remediation ends the reconcile."""
         spec, status, chart = req.spec, req.status, req.state.chart
-        name, target = hv.release_name(req.obj), self.target(req.obj)
+        name, target = hv.release_name(req.obj), await self.release_target(req)
         if await self._release_target_moved(req, name, target):
             status.pop("history", None)
+            status.pop("inventory", None)  # the old release's objects are gone with it
             hstatus.clear_failures(status)
             status.pop("storageNamespace", None)
         status["storageNamespace"] = target.storage_namespace
@@ -383,7 +406,7 @@ class HelmReleaseReconciler:
         objects = drift.release_objects(rls.manifest, rls.name, rls.namespace)
         try:
             found = await diff.detect(
-                req.client,
+                req.state.cluster or req.client,
                 objects,
                 field_manager=FIELD_MANAGER,
                 exclusions=drift.EXCLUSIONS,
@@ -410,7 +433,7 @@ class HelmReleaseReconciler:
         if rls is None or not drifts:
             return
         req.progress("correcting cluster drift")
-        done, errors = await diff.correct(req.client, drifts, field_manager=FIELD_MANAGER)
+        done, errors = await diff.correct(req.state.cluster or req.client, drifts, field_manager=FIELD_MANAGER)
         where = f"{rls.namespace}/{rls.name}.v{rls.version}"
         if errors:
             await req.recorder.emit(
@@ -554,16 +577,48 @@ class HelmReleaseReconciler:
             await req.recorder.emit(req.obj, WARNING, action.failed_reason, text)
             after = await self._latest(run.target, run.name)
             observed = action.observed(before, after, exc)
+            if observed and action.stores_release and after is not None:
+                await self._record_inventory(req, after)
             return Failure(GenericError(action.failed_reason, text), observed)
         finally:
             if action.records_attempt:
                 status["lastAttemptedReleaseActionDuration"] = _go_duration(time.monotonic() - started)
         text = action.succeeded(req.obj, result)
+        if action.stores_release:
+            await self._record_inventory(req, result)
+        elif action.name == planner.UNINSTALL:
+            status.pop("inventory", None)
         await req.recorder.emit(req.obj, NORMAL, action.event_reason or action.succeeded_reason, text)
         return None
 
+    async def _record_inventory(self, req: Req, rls: Release) -> None:
+        """status.inventory from a stored release: its objects, then its chart's CRDs (Flux's observeInventory)."""
+        path = req.state.chart_path
+        try:
+            crds = await asyncio.to_thread(inventory.chart_crds, path) if path is not None else []
+            cluster = req.state.cluster or req.client
+            found, warnings = await inventory.entries(cluster, rls.manifest, rls.namespace, crds)
+        except (OSError, tarfile.TarError, yaml.YAMLError) as exc:
+            text = f"failed to build inventory for {req.namespace}/{req.name}: {exc}"
+            await req.recorder.emit(req.obj, WARNING, hc.INVENTORY_BUILD_FAILED, text)
+            return
+        if warnings:
+            await req.recorder.emit(req.obj, WARNING, hc.NAMESPACE_CHECK_SKIPPED, "; ".join(warnings))
+        req.status["inventory"] = {"entries": found}
+
     async def finalize(self, req: Req) -> Result | None:
-        name, target = hv.release_name(req.obj), self.target(req.obj)
+        name = hv.release_name(req.obj)
+        try:
+            target = await self.release_target(req)
+        except GenericError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, remote.KubeConfigError) and cause.not_found:
+                # as Flux: without its kubeconfig Secret the release cannot be reached, so it is left in place
+                await self._delete_chart_template(req)
+                return None
+            raise GenericError(
+                hc.UNINSTALL_FAILED, f"failed to build REST client to uninstall release: {exc}"
+            ) from None
         if await self._latest(target, name) is not None:
             try:
                 await self._helm(self.lib.uninstall, target, name)

@@ -6,13 +6,15 @@
 - `compose`: `valuesFrom` entries merged in order (a whole YAML document deep-merged, or one value written
   at a `targetPath` such as `a.b[0].c` or `a\\.b`, by Helm's --set parser in the controller), then the inline
   `values` on top.
-- `digest`: the `sha256:` digest of values (canonical JSON), for `lastAttemptedConfigDigest`.
+- `digest`: the `sha256:` digest of values exactly as Flux computes it (fluxcd/pkg/chartutil DigestValues: the
+  values as go-yaml v2 YAML, numbers as JSON decoding leaves them, every map's keys in plain string order; empty
+  values digest nothing), for `lastAttemptedConfigDigest` and the history's `configDigest`, so that each of
+  gotk and Flux finds the other's last release in sync.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +22,10 @@ from typing import Any
 
 import yaml
 
+from gotk.gocompat import yaml as goyaml
+from gotk.helm.lib import HelmActionError, HelmLib
+from gotk.kube.client import Client
+from gotk.runtime import secrets
 from gotk.runtime.helmvalues import merge
 
 Obj = dict[str, Any]
@@ -27,6 +33,10 @@ MAX_RELEASE_NAME = 53
 DEFAULT_VALUES_KEY = "values.yaml"
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _INDEX = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+class UnsupportedKindError(ValueError):
+    """A `valuesFrom` entry of a kind other than ConfigMap or Secret: a spec error, retrying cannot help."""
 
 
 class ValuesError(ValueError):
@@ -134,6 +144,20 @@ class ValuesRef:
 SetValue = Callable[[Obj, "ValuesRef", str], Obj]  # (values, the entry with its targetPath, value) -> values
 
 
+def helm_setter(lib: HelmLib) -> SetValue:
+    """A targetPath entry written by Helm's --set parser (in libgotkhelm; no cluster call). The parser's message
+    quotes parts of the value, so it is shown for a ConfigMap only, never for a Secret."""
+
+    def set_value(values: Obj, ref: ValuesRef, value: str) -> Obj:
+        try:
+            return lib.set_value(values, ref.target_path, value, literal=ref.literal)
+        except HelmActionError as exc:
+            why = exc.message if ref.kind == "ConfigMap" else "the value is not valid --set syntax"
+            raise ValuesError(f"unable to merge value from {ref.describe()} at '{ref.target_path}': {why}") from None
+
+    return set_value
+
+
 def _set_string(values: Obj, ref: ValuesRef, value: str) -> Obj:
     set_path(values, ref.target_path, value)
     return values
@@ -170,5 +194,42 @@ def compose(
     return merge(result, inline or {})
 
 
+async def resolve(client: Client, namespace: str, spec: Mapping[str, Any], set_value: SetValue = _set_string) -> Obj:
+    """The values of a HelmRelease spec: its `valuesFrom` ConfigMaps and Secrets read from `namespace`, in
+    order, then `values` (`compose`). Raises UnsupportedKindError or ValuesError, which never quote a Secret."""
+    loaded = []
+    for entry in spec.get("valuesFrom") or []:
+        ref = ValuesRef.from_spec(entry)
+        field = f"spec.valuesFrom[{ref.kind}/{ref.name}]"
+        try:
+            if ref.kind == "Secret":
+                data = await secrets.secret_text(client, namespace, ref.name, field=field, optional=True)
+            elif ref.kind == "ConfigMap":
+                data = await secrets.configmap_data(client, namespace, ref.name, field=field, optional=True)
+            else:
+                raise UnsupportedKindError(f"unsupported valuesFrom kind '{ref.kind}'")
+        except secrets.SecretError as exc:
+            raise ValuesError(str(exc)) from None
+        loaded.append((ref, data))
+    return compose(loaded, spec.get("values"), set_value)
+
+
 def digest(values: Mapping[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """Flux's config digest of `values` (see the module docstring)."""
+    text = goyaml.dump(_as_go(dict(values)), byte_order=True).encode() if values else b""
+    return "sha256:" + hashlib.sha256(text).hexdigest()
+
+
+def _as_go(value: Any) -> Any:
+    """A value as Go holds it after JSON decoding (every number a float64) and sigs.k8s.io/yaml's
+    JSONObjectToYAMLObject (a float64 that is a whole number within int64 or uint64 becomes an integer)."""
+    if isinstance(value, dict):
+        return {str(k): _as_go(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_go(v) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    number = float(value)
+    if number.is_integer() and -(2**63) <= number < 2**64:
+        return int(number)
+    return number

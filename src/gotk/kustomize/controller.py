@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gotk.kube.resources import CONFIGMAPS, SECRETS
 from gotk.kustomize import build as kbuild
 from gotk.kustomize.artifact_cache import ArtifactCache
 from gotk.kustomize.reconciler import KustomizationReconciler
@@ -59,18 +58,6 @@ class Wiring:
     def on_source(self, kind: str) -> Any:
         return watches.on_new_artifact(kind, self.sources, self.controller.enqueue)
 
-    def on_config(self, kind: str) -> Any:
-        def handler(old: Obj | None, new: Obj | None) -> None:
-            obj = new or old
-            if obj is None or (old is not None and new is not None and old.get("data") == new.get("data")):
-                return
-            ns, name = key_of(obj)
-            for ks in self.controller.informer.list(ns):
-                if references_config(ks, kind, name):
-                    self.controller.enqueue(key_of(ks))
-
-        return handler
-
 
 async def register(manager: Manager, settings: Settings) -> None:
     client = manager.client
@@ -93,11 +80,5 @@ async def register(manager: Manager, settings: Settings) -> None:
         informer.add_handler(wiring.on_source(kind))
         targets.sources[kind] = informer
         manager.add_informer(name, informer)
-    if settings.watch_configs_label_selector:
-        for kind, resource in (("Secret", SECRETS), ("ConfigMap", CONFIGMAPS)):
-            informer = Informer(
-                client, resource, namespace=opts.watch_namespace, label_selector=settings.watch_configs_label_selector
-            )
-            informer.add_handler(wiring.on_config(kind))
-            manager.add_informer(name, informer)
+    watches.watch_configs(manager, controller, settings, references_config)
     manager.cleanups.append(targets.close)

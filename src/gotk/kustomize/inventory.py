@@ -16,16 +16,11 @@ Entry = dict[str, str]
 Coordinates = tuple[str, str, str, str, str]
 
 
-def version_of(obj: Mapping[str, Any]) -> str:
-    api_version = str(obj.get("apiVersion") or "")
-    return api_version.rsplit("/", 1)[-1]
-
-
 def entries(objects: Iterable[Mapping[str, Any]]) -> list[Entry]:
     """Inventory entries for `objects`, sorted by id."""
     seen: dict[str, str] = {}
     for obj in objects:
-        seen[plan.obj_id(obj)] = version_of(obj)
+        seen[plan.obj_id(obj)] = plan.version_of(obj)
     return [{"id": i, "v": v} for i, v in sorted(seen.items())]
 
 

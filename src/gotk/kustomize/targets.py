@@ -8,16 +8,13 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
-
-from gotk.kube import config as kubeconfig
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import SERVICE_ACCOUNTS
-from gotk.runtime import secrets
+from gotk.runtime import remote
 from gotk.runtime.informer import Informer
 from gotk.runtime.reconciler import Request
-from gotk.runtime.results import GenericError
+from gotk.runtime.results import GenericError, StallingError
 from gotk.runtime.settings import Settings
 from gotk.ssa import plan
 from gotk.ssa.apply import ApplyMemory
@@ -40,22 +37,6 @@ STATUS_KINDS = frozenset(
         "PodDisruptionBudget",
     }
 )
-
-
-FILE_KEYS = {
-    "clusters": ("certificate-authority",),
-    "users": ("client-certificate", "client-key", "tokenFile", "exec", "auth-provider"),
-}
-
-
-def file_references(doc: Mapping[str, Any]) -> list[str]:
-    """Kubeconfig entries that would read the controller's own files or run its programs (refused)."""
-    found: list[str] = []
-    for section, keys in FILE_KEYS.items():
-        for item in doc.get(section) or []:
-            body = item.get(section[:-1]) or {}
-            found.extend(f"{section[:-1]} {item.get('name')!r}: {k}" for k in keys if body.get(k))
-    return found
 
 
 class Targets:
@@ -91,7 +72,10 @@ class Targets:
         spec = req.spec
         base = self.client
         key = ""
-        kube_ref = (spec.get("kubeConfig") or {}).get("secretRef")
+        try:
+            kube_ref = remote.secret_ref(spec)
+        except remote.UnsupportedKubeConfigError as exc:
+            raise StallingError("ReconciliationFailed", str(exc)) from None
         if kube_ref:
             base, key = await self._remote(req.namespace, kube_ref)
         sa = spec.get("serviceAccountName") or self.settings.default_service_account
@@ -115,38 +99,17 @@ class Targets:
         except ApiError:
             return False
 
-    async def _remote(self, namespace: str, ref: Mapping[str, str]) -> tuple[Client, str]:
-        name = ref["name"]
+    async def _remote(self, namespace: str, ref: Mapping[str, Any]) -> tuple[Client, str]:
         try:
-            secret = await secrets.get_secret(self.client, namespace, name, field="spec.kubeConfig.secretRef")
-        except secrets.ReadError as exc:
-            why = exc.error.reason or exc.error
-            raise GenericError(
-                "ReconciliationFailed", f"failed to get kubeConfig secret '{namespace}/{name}': {why}"
-            ) from None
-        data = secret.get("data") or {}
-        key = ref.get("key") or ("value" if "value" in data else "value.yaml")
-        if key not in data:
-            raise GenericError("ReconciliationFailed", f"kubeConfig secret '{namespace}/{name}' has no key '{key}'")
-        cache_key = f"{namespace}/{name}@{secret['metadata'].get('resourceVersion')}"
-        found = self._clients.get(cache_key)
-        if found is None:
-            doc = yaml.load(secrets.decoded(secret)[key], Loader=yaml.CSafeLoader) or {}
-            unsafe = file_references(doc)
-            if unsafe:
-                message = (
-                    f"kubeConfig secret '{namespace}/{name}' refers to files on the controller's disk "
-                    f"({', '.join(unsafe)}): embed the data instead (e.g. certificate-authority-data)"
-                )
-                raise GenericError("ReconciliationFailed", message)
-            try:
-                cfg = kubeconfig.from_dict(doc, source=f"secret {namespace}/{name}")
-            except kubeconfig.ConfigError as exc:
-                raise GenericError("ReconciliationFailed", str(exc)) from None
-            found = self.client.for_config(cfg)
-            self._clients[cache_key] = found
-            self._watchers[cache_key] = HealthWatcher(found)
-        return found, cache_key
+            found = await remote.load(self.client, namespace, ref)
+        except remote.KubeConfigError as exc:
+            raise GenericError("ReconciliationFailed", str(exc)) from None
+        client = self._clients.get(found.key)
+        if client is None:
+            client = self.client.for_config(found.config)
+            self._clients[found.key] = client
+            self._watchers[found.key] = HealthWatcher(client)
+        return client, found.key
 
     def _watcher(self, req: Request[Any]) -> HealthWatcher:
         kube_ref = (req.spec.get("kubeConfig") or {}).get("secretRef")

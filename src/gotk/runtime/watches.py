@@ -4,6 +4,10 @@
 `status.artifact` changes revision or digest, every object that `users` (a `RefIndex` keyed by
 `(kind, namespace, name)`) says refers to it is enqueued. Kustomizations on their sources, HelmCharts on
 theirs, HelmReleases on their charts use it.
+
+`watch_configs(manager, controller, settings, refers)` is the other: Secrets and ConfigMaps labelled
+`reconcile.fluxcd.io/watch: Enabled` (the `--watch-configs-label-selector`) whose data changes enqueue the
+objects of `controller` in the same namespace that `refers(obj, kind, name)` says use them.
 """
 
 from __future__ import annotations
@@ -11,8 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gotk.runtime.informer import Key
+from gotk.kube.resources import CONFIGMAPS, SECRETS
+from gotk.runtime.controller import Controller
+from gotk.runtime.informer import Informer, Key, key_of
+from gotk.runtime.manager import Manager
 from gotk.runtime.refindex import RefIndex
+from gotk.runtime.settings import Settings
 
 Obj = dict[str, Any]
 Handler = Callable[[Obj | None, Obj | None], None]
@@ -50,3 +58,39 @@ def on_new_artifact(
             enqueue(key)
 
     return handler
+
+
+def on_config(kind: str, controller: Controller, refers: Callable[[Obj, str, str], bool]) -> Handler:
+    """A handler for Secrets or ConfigMaps: a change of data enqueues the objects that refer to it."""
+
+    def handler(old: Obj | None, new: Obj | None) -> None:
+        obj = new or old
+        if obj is None or (old is not None and new is not None and _data(old) == _data(new)):
+            return
+        ns, name = key_of(obj)
+        for user in controller.informer.list(ns):
+            if refers(user, kind, name):
+                controller.enqueue(key_of(user))
+
+    return handler
+
+
+def _data(obj: Obj) -> tuple[Any, Any]:
+    return obj.get("data"), obj.get("binaryData")
+
+
+def watch_configs(
+    manager: Manager, controller: Controller, settings: Settings, refers: Callable[[Obj, str, str], bool]
+) -> None:
+    """Watch the labelled Secrets and ConfigMaps for `controller` (nothing when the selector is empty)."""
+    if not settings.watch_configs_label_selector:
+        return
+    for kind, resource in (("Secret", SECRETS), ("ConfigMap", CONFIGMAPS)):
+        informer = Informer(
+            manager.client,
+            resource,
+            namespace=manager.options.watch_namespace,
+            label_selector=settings.watch_configs_label_selector,
+        )
+        informer.add_handler(on_config(kind, controller, refers))
+        manager.add_informer(controller.reconciler.controller_name, informer)

@@ -78,6 +78,16 @@ def obj_id(obj: Mapping[str, Any]) -> str:
     return f"{meta.get('namespace') or ''}_{name}_{group}_{obj.get('kind')}"
 
 
+def version_of(obj: Mapping[str, Any]) -> str:
+    """The version part of an object's apiVersion (an inventory entry's `v`)."""
+    return str(obj.get("apiVersion") or "").rsplit("/", 1)[-1]
+
+
+def inventory_entry(obj: Mapping[str, Any]) -> dict[str, str]:
+    """An object as one entry of Flux's `status.inventory.entries`: `{id, v}`."""
+    return {"id": obj_id(obj), "v": version_of(obj)}
+
+
 def parse_id(entry_id: str) -> tuple[str, str, str, str]:
     """(namespace, name, group, kind) of an inventory id (names cannot contain `_`; RBAC `__` is `:`)."""
     parts = entry_id.split("_")

@@ -41,13 +41,14 @@ metadata:
   labels:
     app.kubernetes.io/name: {{ .Chart.Name }}
     app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-    helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+    helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version | replace "+" "_" }}
 data:
   {{- range $key, $value := .Values }}
   {{ $key }}: {{ if kindIs "string" $value }}{{ $value | quote }}{{ else }}{{ $value | toJson | quote }}{{ end }}
   {{- end }}
 """
-# One Deployment named after the release (kwok runs its pod), one replica of podinfo 6.0.0.
+# One Deployment named after the release (kwok runs its pod), one replica of podinfo 6.0.0; `.Values.rev` labels
+# its pods and `.Values.nodeSelector` places them (one that matches no node keeps a waiting upgrade waiting).
 DEPLOYMENT_TEMPLATE = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -59,8 +60,11 @@ spec:
     matchLabels: {app: "{{ .Release.Name }}"}
   template:
     metadata:
-      labels: {app: "{{ .Release.Name }}"}
+      labels: {app: "{{ .Release.Name }}"{{ with .Values.rev }}, rev: "{{ . }}"{{ end }}}
     spec:
+      {{- with .Values.nodeSelector }}
+      nodeSelector: {{- toYaml . | nindent 8 }}
+      {{- end }}
       containers:
         - name: app
           image: ghcr.io/stefanprodan/podinfo:6.0.0

@@ -70,8 +70,12 @@ async def test_crd_policies(env: Env, tmp_path: Path) -> None:
     group = f"{ns}.gotk.io"
     publish(env, tmp_path, "1.0.0", group, "first")
     await c.create(HELMRELEASES, helmrelease("widgets", chart="widgets", version="1.x"), ns)
-    await wait_release(env, "widgets", ready_at(1), "installed with its CRD")
+    obj = await wait_release(env, "widgets", ready_at(1), "installed with its CRD")
     assert await description(env, group) == "first"
+    assert obj["status"]["inventory"]["entries"] == [
+        {"id": f"{ns}_widgets-widgets__ConfigMap", "v": "v1"},
+        {"id": f"_widgets.{group}_apiextensions.k8s.io_CustomResourceDefinition", "v": "v1"},
+    ], "the release's objects, namespaced, then the chart's CRDs"
 
     publish(env, tmp_path, "1.1.0", group, "second")
     await refresh(env, "1.1.0")

@@ -102,6 +102,7 @@ async def test_missing_values_and_failing_install(env: Env) -> None:
     obj = await wait_release(env, "broken", stalled, "broken install stalls after its retries", timeout=120)
     status = obj["status"]
     assert status["installFailures"] == 2
+    assert "inventory" not in status, "the remediating uninstall cleared the inventory"
     assert (conditions.get(obj, meta.STALLED) or {})["reason"] == "RetriesExceeded"
     released = conditions.get(obj, "Released") or {}
     assert released["status"] == "False"

@@ -1,6 +1,7 @@
 """`spec.kubeConfig`: a Kustomization in the session cluster applying to a second, independent cluster.
 
-A second local control plane (its own etcd, kube-apiserver, kcm, scheduler and kwok) runs in a tmp dir;
+A second local control plane (the session's `remote` fixture: its own etcd, kube-apiserver, kcm, scheduler and
+kwok) runs in a tmp dir;
 its kubeconfig goes into a Secret (`value` key) with the CA embedded as certificate-authority-data, since
 a file path on the test machine means nothing to a controller. The source and kustomize controllers run
 in-process against the session cluster. Checked: the objects land in the second cluster only, the
@@ -10,19 +11,17 @@ Kustomization gets Ready with its inventory, and deleting it (prune) removes the
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-import yaml
 
 from gotk.kube import config
 from gotk.kube.client import Client
 from gotk.kube.resources import CONFIGMAPS, KUSTOMIZATIONS, NAMESPACES, SECRETS
-from gotk.local.controlplane import DEFAULT_BIN_DIR, ControlPlane, ControlPlaneError
+from gotk.local.controlplane import ControlPlane
+from gotk.testing.remote import embedded_kubeconfig
 
 pytestmark = pytest.mark.cluster
 
@@ -40,36 +39,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what:
             return
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    """A second control plane, stopped (and its state removed) after the module's tests."""
-    cp = ControlPlane(tmp_path_factory.mktemp("remote-cluster"), bin_dir=DEFAULT_BIN_DIR)
-    try:
-        cp.start()
-    except ControlPlaneError as exc:
-        cp.stop()
-        pytest.fail(f"the second control plane did not start: {exc}", pytrace=False)
-    try:
-        yield cp
-    finally:
-        cp.stop(remove=True)
-
-
-def embedded_kubeconfig(path: Path) -> str:
-    """The kubeconfig at `path` with every certificate/key file path replaced by its inline `-data` form."""
-    doc: dict[str, Any] = yaml.safe_load(path.read_text())
-    fields = (("clusters", "cluster", "certificate-authority"), ("users", "user", "client-certificate"),
-              ("users", "user", "client-key"))  # fmt: skip
-    for section, key, name in fields:
-        for entry in doc.get(section) or []:
-            body = entry.get(key) or {}
-            file = body.pop(name, None)
-            if file:
-                target = Path(file) if Path(file).is_absolute() else path.parent / file
-                body[f"{name}-data"] = base64.b64encode(target.read_bytes()).decode()
-    return yaml.safe_dump(doc, sort_keys=False)
 
 
 async def test_kustomization_applies_to_the_remote_cluster(harness: Any, remote: ControlPlane) -> None:

@@ -1,6 +1,6 @@
 """Kubeconfig Secrets for remote clusters must not read the controller's files or run its programs."""
 
-from gotk.kustomize.targets import file_references
+from gotk.runtime.remote import file_references
 
 
 def test_file_references_are_reported() -> None:

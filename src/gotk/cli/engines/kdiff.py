@@ -27,6 +27,20 @@ MASK = "**SOPS**"
 EXCLUSIONS = {"kustomize.toolkit.fluxcd.io/reconcile": "disabled", "kustomize.toolkit.fluxcd.io/ssa": "ignore"}
 IF_NOT_PRESENT = {"kustomize.toolkit.fluxcd.io/ssa": "ifnotpresent"}
 FORCE = {"kustomize.toolkit.fluxcd.io/force": "enabled"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who applies the objects and which annotations change how: the Kustomization's by default; a
+    HelmRelease's are `helm-controller` and its driftDetection opt-out, with no ssa/force annotations."""
+
+    field_manager: str = FIELD_MANAGER
+    exclusions: Mapping[str, str] = field(default_factory=lambda: EXCLUSIONS)
+    if_not_present: Mapping[str, str] = field(default_factory=lambda: IF_NOT_PRESENT)
+    force: Mapping[str, str] = field(default_factory=lambda: FORCE)
+
+
+KUSTOMIZE = Policy()
 # fluxcd/pkg/ssa ReconcileOrder: kinds sorted first (in this order) and last
 _FIRST = (
     "CustomResourceDefinition Namespace ClusterRole ClusterClass RuntimeClass PriorityClass StorageClass "
@@ -202,7 +216,9 @@ def _sops_unchanged(desired: Obj, live: Obj, dry: Obj) -> bool:
 # -- one object ----------------------------------------------------------------------------------------
 
 
-async def diff_object(client: Client, obj: Obj, rules: Sequence[Mapping[str, Any]]) -> tuple[str, Meta, Obj | None]:
+async def diff_object(
+    client: Client, obj: Obj, rules: Sequence[Mapping[str, Any]], policy: Policy = KUSTOMIZE
+) -> tuple[str, Meta, Obj | None]:
     """(action, identity, report) for one prepared object; raises ValueError with flux's dry-run message."""
     subject = plan.subject(obj)
     try:
@@ -214,16 +230,21 @@ async def diff_object(client: Client, obj: Obj, rules: Sequence[Mapping[str, Any
     live = None
     if not res.namespaced or namespace:
         live = await client.get_or_none(res, str(md.get("name")), namespace)
-    if _any_in_metadata(obj, EXCLUSIONS) or _any_in_metadata(live, EXCLUSIONS):
+    if _any_in_metadata(obj, policy.exclusions) or _any_in_metadata(live, policy.exclusions):
         return plan.SKIPPED, meta_of(live or obj), None
-    if live is not None and _any_in_metadata(obj, IF_NOT_PRESENT):
+    if live is not None and _any_in_metadata(obj, policy.if_not_present):
         return plan.SKIPPED, meta_of(live), None
     if res.namespaced and not namespace:
         raise ValueError(f"{subject} namespace not specified: the server could not find the requested resource")
     try:
-        dry = await client.apply(res, obj, field_manager=FIELD_MANAGER, force=True, dry_run=True)
+        dry = await client.apply(res, obj, field_manager=policy.field_manager, force=True, dry_run=True)
     except ApiError as exc:
-        if live is not None and _any_in_metadata(obj, FORCE) and exc.invalid and "immutable" in exc.message.lower():
+        if (
+            live is not None
+            and _any_in_metadata(obj, policy.force)
+            and exc.invalid
+            and "immutable" in exc.message.lower()
+        ):
             return plan.CREATED, meta_of(obj), None
         if exc.not_found:
             raise ValueError(f"{subject} not found: {exc}") from None
@@ -246,16 +267,16 @@ async def diff_object(client: Client, obj: Obj, rules: Sequence[Mapping[str, Any
     return plan.CONFIGURED, meta_of(obj), {"live": compared_live, "merged": compared_dry}
 
 
-async def diff_all(client: Client, ks: Mapping[str, Any], objects: Sequence[Obj]) -> Result:
-    """flux's Builder.diff over the built objects of Kustomization `ks`."""
+async def diff_objects(
+    client: Client, objects: Sequence[Obj], rules: Sequence[Mapping[str, Any]], policy: Policy = KUSTOMIZE
+) -> tuple[Result, set[Meta]]:
+    """The report of every object (normalised first) and the identities seen, for `stale`."""
     result = Result()
-    spec = ks.get("spec") or {}
-    rules = spec.get("ignore") or []
     seen: set[Meta] = set()
     out: list[str] = []
     for obj in (normalize(o) for o in objects):
         try:
-            action, identity, report = await diff_object(client, obj, rules)
+            action, identity, report = await diff_object(client, obj, rules, policy)
         except ValueError as exc:
             result.errors.append(str(exc))
             continue
@@ -269,16 +290,27 @@ async def diff_all(client: Client, ks: Mapping[str, Any], objects: Sequence[Obj]
             out.append(dyff_report.render(dyff.compare(report["live"], report["merged"])))
             result.changed = True
         seen.add(identity)
+    result.output = "".join(out)
+    return result, seen
+
+
+def stale(result: Result, entries: Sequence[Mapping[str, Any]], seen: set[Meta], keep: Any = None) -> None:
+    """Add to `result` the inventory entries that are no longer built (`► … deleted`); `keep(meta)` spares some."""
+    try:
+        old = [parse_id(str(e.get("id"))) for e in entries]
+    except ValueError as exc:
+        result.errors.append(str(exc))
+        return
+    gone = sorted({m for m in old if m not in seen and not (keep is not None and keep(m))}, key=sort_key)
+    result.output += "".join(f"► {fmt_meta(m)} deleted\n" for m in gone)
+    result.changed = result.changed or bool(gone)
+
+
+async def diff_all(client: Client, ks: Mapping[str, Any], objects: Sequence[Obj]) -> Result:
+    """flux's Builder.diff over the built objects of Kustomization `ks`."""
+    spec = ks.get("spec") or {}
+    result, seen = await diff_objects(client, objects, spec.get("ignore") or [])
     inventory = ((ks.get("status") or {}).get("inventory") or {}).get("entries")
     if spec.get("prune") and not result.errors and inventory is not None:
-        try:
-            old = [parse_id(str(e.get("id"))) for e in inventory]
-        except ValueError as exc:
-            result.errors.append(str(exc))
-            old = []
-        stale = sorted({m for m in old if m not in seen}, key=sort_key)
-        for m in stale:
-            out.append(f"► {fmt_meta(m)} deleted\n")
-        result.changed = result.changed or bool(stale)
-    result.output = "".join(out)
+        stale(result, inventory, seen)
     return result

@@ -64,6 +64,7 @@ class ReleaseAction:
     counter: ClassVar[str | None] = None  # the status field a failure increments (installFailures, ...)
     remediation: ClassVar[bool] = False  # rollback and uninstall remediate a failed install or upgrade
     records_attempt: ClassVar[bool] = False  # install and upgrade are status.lastAttemptedReleaseAction
+    stores_release: ClassVar[bool] = False  # install, upgrade, rollback: status.inventory follows the release
     attempts_desired: ClassVar[bool] = True  # records lastAttempted* (all but unlock, which acts on the old one)
 
     async def run(self, run: Run) -> Release:

@@ -14,6 +14,7 @@ class Install(ReleaseAction):
     """`helm install` of the chart with the composed values (spec.install)."""
 
     name = planner.INSTALL
+    stores_release = True
     section = "install"
     condition = hc.RELEASED
     succeeded_reason = hc.INSTALL_SUCCEEDED

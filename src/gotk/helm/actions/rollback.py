@@ -15,6 +15,7 @@ class Rollback(ReleaseAction):
     """`helm rollback` to the previous revision."""
 
     name = planner.ROLLBACK
+    stores_release = True
     section = "rollback"
     condition = hc.REMEDIATED
     succeeded_reason = hc.ROLLBACK_SUCCEEDED

@@ -14,6 +14,7 @@ class Upgrade(ReleaseAction):
     """`helm upgrade` to the chart with the composed values (spec.upgrade)."""
 
     name = planner.UPGRADE
+    stores_release = True
     section = "upgrade"
     condition = hc.RELEASED
     succeeded_reason = hc.UPGRADE_SUCCEEDED
