@@ -92,6 +92,7 @@ type request struct {
 	TargetPath               string              `json:"targetPath"`          // setValue: where the value goes, in --set's path syntax
 	Value                    string              `json:"value"`               // setValue: the value, parsed as --set does (typed) unless literal
 	Literal                  bool                `json:"literal"`             // setValue: the value verbatim, as --set-literal
+	OCIDigests               []string            `json:"ociDigests"`          // release answers: digests for these too
 }
 
 type chartInfo struct {
@@ -121,6 +122,9 @@ type releaseInfo struct {
 	FirstDeployed string         `json:"firstDeployed"`
 	LastDeployed  string         `json:"lastDeployed"`
 	Hooks         []hookInfo     `json:"hooks"`
+	// Digests is Flux's status.history digest of this release, for no OCI digest ("") and each one asked for
+	Digests map[string]string `json:"digests"`
+	raw     *release.Release
 }
 
 type response struct {
@@ -170,6 +174,15 @@ func run(requestJSON string, logs *lockedBuffer) (out response) {
 	}
 	handler := slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: dropTime})
 	out, err := dispatch(action.NewConfiguration(action.ConfigurationSetLogger(handler)), &req)
+	for _, info := range append([]*releaseInfo{out.Release}, out.Releases...) {
+		if info != nil && info.raw != nil {
+			digests, derr := observedDigests(info.raw, req.OCIDigests)
+			if derr != nil {
+				return response{Error: "cannot digest the release: " + derr.Error()}
+			}
+			info.Digests = digests
+		}
+	}
 	if err != nil {
 		return response{Error: err.Error(), Code: errorCode(err), Release: out.Release}
 	}
@@ -476,7 +489,7 @@ func convert(r ri.Releaser) (*releaseInfo, error) {
 		return nil, fmt.Errorf("unsupported release type %T", r)
 	}
 	out := &releaseInfo{Name: rel.Name, Namespace: rel.Namespace, Version: rel.Version, Manifest: rel.Manifest,
-		Config: rel.Config, Hooks: []hookInfo{}}
+		Config: rel.Config, Hooks: []hookInfo{}, raw: rel}
 	if out.Config == nil {
 		out.Config = map[string]any{}
 	}

@@ -75,6 +75,7 @@ class Target:
     impersonate: str = ""
     qps: float = 0
     burst: int = 0
+    oci_digests: tuple[str, ...] = ()  # the releases returned also carry their digests for these OCI digests
 
     def request(self) -> dict[str, Any]:
         return {
@@ -85,6 +86,7 @@ class Target:
             "impersonate": self.impersonate,
             "qps": self.qps,
             "burst": self.burst,
+            "ociDigests": list(self.oci_digests),
         }
 
 
@@ -124,6 +126,9 @@ class Release:
     first_deployed: str
     last_deployed: str
     hooks: tuple[Hook, ...] = field(default=())
+    digests: Mapping[str, str] = field(default_factory=dict)
+    """Flux's status.history digest of this revision: under "" without an OCI digest, and under each OCI digest
+    the request's Target named (the digest covers the chart's OCI digest when there is one)."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Release:
@@ -145,6 +150,7 @@ class Release:
             first_deployed=data.get("firstDeployed", ""),
             last_deployed=data.get("lastDeployed", ""),
             hooks=hooks,
+            digests=dict(data.get("digests") or {}),
         )
 
 

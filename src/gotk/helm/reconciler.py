@@ -153,6 +153,9 @@ class HelmReleaseReconciler:
         """The release's place, on the cluster of spec.kubeConfig when it has one (its kubeconfig Secret written
         to a file for Helm, a client kept for drift detection and the inventory); also sets req.state."""
         target = self.target(req.obj)
+        known = [str(h.get("ociDigest") or "") for h in req.status.get("history") or []]
+        oci = tuple(dict.fromkeys(d for d in (*known, req.state.oci_digest) if d))
+        target = dataclasses.replace(target, oci_digests=oci)
         try:
             ref = remote.secret_ref(req.spec)
         except remote.UnsupportedKubeConfigError as exc:
@@ -352,7 +355,7 @@ class HelmReleaseReconciler:
             rls = await self._latest(target, name)
             mem = hstatus.memory(status, force=force)
             desired = dataclasses.replace(desired, render_changed=self._render_changed(req))
-            state = planner.release_state(hstatus.current(rls), desired, mem, policy=policy)
+            state = planner.release_state(hstatus.current(rls, status.get("history")), desired, mem, policy=policy)
             if state == planner.UNMANAGED:
                 status.pop("history", None)  # no longer to be relied on (Flux's ClearHistory)
             drifts: list[diff.Drift] = []

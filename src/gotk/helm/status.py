@@ -24,17 +24,21 @@ MAX_HISTORY_SNAPSHOTS = 5
 API_VERSION = "helm.toolkit.fluxcd.io/v2"
 
 
-def release_digest(rls: Release) -> str:
-    """A digest of what identifies a stored release revision (the same whichever Helm call returned it)."""
+def release_digest(rls: Release, oci_digest: str = "") -> str:
+    """Flux's digest of a stored release revision (computed by libgotkhelm over Helm's release object, as Flux's
+    helm-controller observes it), with the OCI digest of its chart when it came from one."""
+    found = rls.digests.get(oci_digest) or rls.digests.get("")
+    if found:
+        return found
     body = [rls.name, rls.namespace, rls.version, rls.chart.name, rls.chart.version, hv.digest(rls.config)]
-    return "sha256:" + hashlib.sha256(json.dumps(body).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(json.dumps(body).encode()).hexdigest()  # a release the library did not digest
 
 
 def snapshot(rls: Release, *, action: str = "", oci_digest: str = "") -> Obj:
     """A `status.history` entry, as Flux writes it (the action that made it; the OCI digest of its chart)."""
     entry: Obj = {
         "apiVersion": API_VERSION,
-        "digest": release_digest(rls),
+        "digest": release_digest(rls, oci_digest),
         "name": rls.name,
         "namespace": rls.namespace,
         "version": rls.version,
@@ -63,16 +67,20 @@ def record(status: Obj, rls: Release, *, action: str = "") -> None:
     status["history"] = [snapshot(rls, action=action, oci_digest=digest), *history][:MAX_HISTORY_SNAPSHOTS]
 
 
-def current(rls: Release | None) -> planner.Current | None:
+def current(rls: Release | None, history: list[Obj] | None = None) -> planner.Current | None:
+    """The stored release as the planner sees it; its digest taken with the OCI digest that the history's
+    snapshot of the same revision recorded (as Flux verifies a snapshot)."""
     if rls is None:
         return None
+    same = [h for h in history or [] if h.get("name") == rls.name and h.get("version") == rls.version]
+    oci = str(same[0].get("ociDigest") or "") if same else ""
     return planner.Current(
         version=rls.version,
         status=rls.status,
         chart_name=rls.chart.name,
         chart_version=rls.chart.version,
         config_digest=hv.digest(rls.config),
-        digest=release_digest(rls),
+        digest=release_digest(rls, oci),
     )
 
 

@@ -30,12 +30,14 @@ class ControllersProcess:
         burst: int = 300,
         concurrent: int = 20,
         log_level: str | None = None,
+        storage_port: int | None = None,
     ) -> None:
         self.cp, self.work, self.controllers = cp, work, controllers
         self.qps, self.burst, self.concurrent = qps, burst, concurrent
         self.log_level = log_level or os.environ.get("GOTK_LOG_LEVEL", "error")
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = work / "controllers.log"
+        self.storage_port = storage_port  # a fixed artifact address, e.g. the one Flux's source-controller used
 
     @property
     def pid(self) -> int:
@@ -44,6 +46,7 @@ class ControllersProcess:
 
     def start(self, timeout: float = 60.0) -> Self:
         storage, health, metrics, events, hooks = free_ports(5)
+        storage = self.storage_port or storage
         argv = [
             sys.executable,
             "-m",
