@@ -3,9 +3,10 @@
 
   .venv/bin/python bench/audit_requests.py WORKDIR/audit.log [--who gotk]
 
-`bench/ks_bench.py N --audit` writes the log (every request but watches, at Metadata level). From the first
-Kustomization created by kubectl, this counts requests per (client, verb, resource, HTTP code) and per
-5-second bucket; a kube-controller-manager client is named by its controller (deployment-controller, ...).
+`bench/ks_bench.py N --audit` and `bench/hr_bench.py N --audit` write the log (every request but watches, at
+Metadata level). From the first Kustomization or HelmRelease created by kubectl, this counts requests per
+(client, verb, resource, HTTP code) and per 5-second bucket; a kube-controller-manager client is named by its
+controller (deployment-controller, ...).
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from datetime import datetime
 from typing import Any
 
 BUCKET = 5
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  verbs: [watch]
+- level: Metadata
+"""
+"""kube-apiserver's audit policy for the benchmarks' --audit: every request but watches, at Metadata level."""
 
 
 def client_name(user_agent: str) -> str:
@@ -39,7 +49,8 @@ def main() -> None:
     starts = [
         seconds(e)
         for e in events
-        if (e.get("objectRef") or {}).get("resource") == "kustomizations" and "kubectl" in e.get("userAgent", "")
+        if (e.get("objectRef") or {}).get("resource") in ("kustomizations", "helmreleases")
+        and "kubectl" in e.get("userAgent", "")
     ]
     t0 = min(starts) if starts else min(seconds(e) for e in events)
     counts: Counter[tuple[str, ...]] = Counter()

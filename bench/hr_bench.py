@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from audit_requests import AUDIT_POLICY
+
 from gotk.local.controlplane import ControlPlane, install_gotk
 from gotk.testing import helm
 from gotk.testing.chartrepo import ChartRepoServer
@@ -77,11 +79,18 @@ def main() -> None:
     parser.add_argument(
         "--kcm-qps", type=int, default=0, help="raise kube-controller-manager's client QPS (burst: twice that)"
     )
+    parser.add_argument(
+        "--audit", action="store_true", help="keep kube-apiserver's audit log (bench/audit_requests.py reads it)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gotk-hrbench-"))
     extra = {}
     if args.kcm_qps:
         extra["kube-controller-manager"] = [f"--kube-api-qps={args.kcm_qps}", f"--kube-api-burst={args.kcm_qps * 2}"]
+    if args.audit:
+        policy = work / "audit-policy.yaml"
+        policy.write_text(AUDIT_POLICY)
+        extra["kube-apiserver"] = [f"--audit-policy-file={policy}", f"--audit-log-path={work / 'audit.log'}"]
     cp = ControlPlane(work / "cluster", extra_args=extra)
     try:
         cp.start()
@@ -107,7 +116,7 @@ def main() -> None:
             kubectl(cp, "wait", "-n", "flux-system", "helmrepository/bench", "--for=condition=Ready", "--timeout=120s")
             releases = [
                 f"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: hr-{i}\n"
-                f"  namespace: flux-system\nspec:\n  interval: 60m\n  targetNamespace: hr-{i}\n  releaseName: app\n"
+                f"  namespace: flux-system\nspec:\n  interval: 60m\n  targetNamespace: hr-{i}\n"
                 f"  chart:\n    spec:\n      chart: app\n      sourceRef: {{kind: HelmRepository, name: bench}}\n"
                 f"  values: {{tag: '6.7.{i % 10}'}}\n"
                 for i in range(args.n)
@@ -143,7 +152,10 @@ def main() -> None:
         sys.exit(f"failed: {exc}")
     finally:
         cp.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.audit:
+            print(f"audit log: {work / 'audit.log'}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

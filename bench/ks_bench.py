@@ -19,18 +19,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from audit_requests import AUDIT_POLICY
+
 from gotk.local.controlplane import ControlPlane, install_gotk
 from gotk.testing.controllersproc import ControllersProcess
 from gotk.testing.gitserver import GitHttpServer
 
-AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-- level: None
-  verbs: [watch]
-- level: Metadata
-"""
 WORKLOAD = Path(__file__).resolve().parents[2] / "shared" / "bench" / "ks-workload.py"
 
 

@@ -217,6 +217,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		return response{}, err
 	}
 	cfg.KubeClient.(*kube.Client).Namespace = req.Namespace // where namespaced objects without one go
+	withSharedValidation(cfg.KubeClient.(*kube.Client), getter)
 	// Helm's default waits for hooks only; "wait" waits for every resource (kstatus watcher).
 	wait := kube.HookOnlyStrategy
 	if req.Wait {

@@ -70,6 +70,7 @@ async def register(manager: Manager, settings: Settings) -> None:
     releases.informer.add_handler(lambda old, new: users.update(new, old))
     for kind, resource in CHART_REFS.items():
         informer = Informer(manager.client, resource, namespace=manager.options.watch_namespace)
+        reconciler.sources[kind] = informer
         informer.add_handler(
             watches.on_new_artifact(kind, users, releases.enqueue, also=created_by if kind == "HelmChart" else None)
         )

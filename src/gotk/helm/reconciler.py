@@ -41,6 +41,7 @@ from gotk.kube.errors import ApiError
 from gotk.kube.resources import EXTERNALARTIFACTS, HELMCHARTS, HELMRELEASES, OCIREPOSITORIES
 from gotk.runtime import artifacts, chartarchive, conditions, dependencies, remote
 from gotk.runtime.events import NORMAL, WARNING
+from gotk.runtime.informer import Informer
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 from gotk.ssa import diff
@@ -80,6 +81,8 @@ class ReleaseState:
     oci_digest: str = ""  # the OCI source's digest, recorded in lastAttemptedRevisionDigest and the history
     values: Obj = field(default_factory=dict)
     config_digest: str = ""
+    latest: Release | None = None  # the stored release as the last action returned it (no read needed)
+    latest_known: bool = False
     target: Target | None = None  # where the release lives (spec.kubeConfig's cluster, or ours)
     cluster: Client | None = None  # a client for that cluster: drift detection and the inventory
 
@@ -127,6 +130,8 @@ class HelmReleaseReconciler:
         # the reconciles that run at once (asyncio's default pool has only cpu+4 threads, shared by everyone)
         self.pool = ThreadPoolExecutor(max_workers=max(4, workers), thread_name_prefix="helm")
         self._remotes: dict[str, tuple[Path, Client]] = {}  # kubeConfig Secret@resourceVersion -> (file, client)
+        self.sources: dict[str, Informer] = {}  # the watched chart sources by kind (set by the controller)
+        self._applied_charts: dict[tuple[str, str], Obj] = {}  # the HelmChart bodies this process applied
 
     async def _helm(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -233,7 +238,11 @@ class HelmReleaseReconciler:
                 raise StallingError(hc.INVALID_CHART_REFERENCE, f"unsupported chartRef kind '{ref.get('kind')}'")
             ns = ref.get("namespace") or req.namespace
             self._allow(req, str(ref.get("kind")), ns, str(ref.get("name")))
-            found = await req.client.get_or_none(res, str(ref.get("name")), ns)
+            informer = self.sources.get(str(ref.get("kind")))
+            if informer is not None:
+                found = informer.get(ns, str(ref.get("name")))
+            else:
+                found = await req.client.get_or_none(res, str(ref.get("name")), ns)
             if found is None:
                 message = f"could not get {ref.get('kind')} '{ns}/{ref.get('name')}': not found"
                 raise WaitingError(hc.ARTIFACT_FAILED, message, self.requeue_dependency)
@@ -263,6 +272,24 @@ class HelmReleaseReconciler:
         req.state.chart_path, req.state.chart = path, chart
         req.state.chart_version, req.state.oci_digest = released.version, released.digest
         return None
+
+    def _unchanged_chart(self, ns: str, name: str, body: Obj) -> Obj | None:
+        """The watched HelmChart when this process last applied exactly `body` and every field of it still holds
+        (someone else's change to one of them is applied over again, as Flux does); else None."""
+        informer = self.sources.get("HelmChart")
+        if informer is None or self._applied_charts.get((ns, name)) != body:
+            return None
+        cached = informer.get(ns, name)
+        if cached is None:
+            return None
+        meta_, spec = cached.get("metadata") or {}, cached.get("spec") or {}
+        for key in ("labels", "annotations"):
+            have = meta_.get(key) or {}
+            if any(have.get(k) != v for k, v in (body["metadata"].get(key) or {}).items()):
+                return None
+        if any(spec.get(k) != v for k, v in body["spec"].items()):
+            return None
+        return cached
 
     async def _delete_chart_template(self, req: Req) -> None:
         """After a switch from spec.chart to spec.chartRef, the HelmChart made for spec.chart goes."""
@@ -296,8 +323,12 @@ class HelmReleaseReconciler:
         if (template.get("metadata") or {}).get("annotations"):
             metadata["annotations"] = template["metadata"]["annotations"]
         body = {"apiVersion": HELMCHARTS.api_version, "kind": "HelmChart", "metadata": metadata, "spec": chart_spec}
-        applied = await req.client.apply(HELMCHARTS, body, field_manager=FIELD_MANAGER)
         req.status["helmChart"] = f"{ns}/{name}"
+        cached = self._unchanged_chart(ns, name, body)
+        if cached is not None:
+            return cached  # applied before, as it is: no write
+        applied = await req.client.apply(HELMCHARTS, body, field_manager=FIELD_MANAGER)
+        self._applied_charts[(ns, name)] = body
         return applied
 
     # -- values ----------------------------------------------------------------------------------
@@ -352,7 +383,8 @@ class HelmReleaseReconciler:
         force = conditions.handle_annotation_request(req.obj, meta.FORCE_REQUEST_ANNOTATION, "lastHandledForceAt")
         previous: list[str] = []
         while True:
-            rls = await self._latest(target, name)
+            rls = req.state.latest if req.state.latest_known else await self._latest(target, name)
+            req.state.latest, req.state.latest_known = rls, False
             mem = hstatus.memory(status, force=force)
             desired = dataclasses.replace(desired, render_changed=self._render_changed(req))
             state = planner.release_state(hstatus.current(rls, status.get("history")), desired, mem, policy=policy)
@@ -570,7 +602,7 @@ class HelmReleaseReconciler:
         req.progress(action.progress(run))
         if action.records_attempt:
             status["lastAttemptedReleaseAction"] = action.name
-        before = await self._latest(run.target, run.name)
+        before = req.state.latest  # what the plan was made from, read an instant ago
         started = time.monotonic()
         try:
             result = await action.run(run)
@@ -587,6 +619,8 @@ class HelmReleaseReconciler:
             if action.records_attempt:
                 status["lastAttemptedReleaseActionDuration"] = _go_duration(time.monotonic() - started)
         text = action.succeeded(req.obj, result)
+        if action.name != planner.UNINSTALL:  # the release as stored now: the next plan needs no read
+            req.state.latest, req.state.latest_known = result, True
         if action.stores_release:
             await self._record_inventory(req, result)
         elif action.name == planner.UNINSTALL:
