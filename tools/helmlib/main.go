@@ -121,6 +121,7 @@ type releaseInfo struct {
 	Config        map[string]any `json:"config"`
 	FirstDeployed string         `json:"firstDeployed"`
 	LastDeployed  string         `json:"lastDeployed"`
+	Deleted       string         `json:"deleted,omitempty"` // when an uninstall kept the history
 	Hooks         []hookInfo     `json:"hooks"`
 	// Digests is Flux's status.history digest of this release, for no OCI digest ("") and each one asked for
 	Digests map[string]string `json:"digests"`
@@ -497,6 +498,7 @@ func convert(r ri.Releaser) (*releaseInfo, error) {
 	if rel.Info != nil {
 		out.Status, out.Description, out.Notes = string(rel.Info.Status), rel.Info.Description, rel.Info.Notes
 		out.FirstDeployed, out.LastDeployed = timestamp(rel.Info.FirstDeployed), timestamp(rel.Info.LastDeployed)
+		out.Deleted = timestamp(rel.Info.Deleted)
 	}
 	if rel.Chart != nil && rel.Chart.Metadata != nil {
 		m := rel.Chart.Metadata

@@ -126,6 +126,7 @@ class Release:
     first_deployed: str
     last_deployed: str
     hooks: tuple[Hook, ...] = field(default=())
+    deleted: str = ""  # when an uninstall that kept the history marked it
     digests: Mapping[str, str] = field(default_factory=dict)
     """Flux's status.history digest of this revision: under "" without an OCI digest, and under each OCI digest
     the request's Target named (the digest covers the chart's OCI digest when there is one)."""
@@ -150,6 +151,7 @@ class Release:
             first_deployed=data.get("firstDeployed", ""),
             last_deployed=data.get("lastDeployed", ""),
             hooks=hooks,
+            deleted=data.get("deleted", ""),
             digests=dict(data.get("digests") or {}),
         )
 

@@ -50,6 +50,8 @@ def snapshot(rls: Release, *, action: str = "", oci_digest: str = "") -> Obj:
         "firstDeployed": rls.first_deployed,
         "lastDeployed": rls.last_deployed,
     }
+    if rls.deleted:
+        entry["deleted"] = rls.deleted
     if action:
         entry["action"] = action
     if oci_digest:

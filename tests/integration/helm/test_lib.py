@@ -172,9 +172,10 @@ def test_uninstall_keep_history_and_storage_namespace(
     assert release_secrets(cluster, namespace, "kept") == []
     assert release_secrets(cluster, f"{namespace}-store", "kept") == ["secret/sh.helm.release.v1.kept.v1"]
 
-    lib.uninstall(target, "kept", keep_history=True)
+    uninstalled = lib.uninstall(target, "kept", keep_history=True)
     assert release_secrets(cluster, f"{namespace}-store", "kept") == ["secret/sh.helm.release.v1.kept.v1"]
     assert [(r.version, r.status) for r in lib.history(target, "kept")] == [(1, "uninstalled")]
+    assert uninstalled.deleted and lib.history(target, "kept")[0].deleted, "the history's `deleted` time"
     cluster.kubectl("delete", "namespace", f"{namespace}-store", "--wait=false")
 
 
