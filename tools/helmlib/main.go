@@ -93,6 +93,7 @@ type request struct {
 	Value                    string              `json:"value"`               // setValue: the value, parsed as --set does (typed) unless literal
 	Literal                  bool                `json:"literal"`             // setValue: the value verbatim, as --set-literal
 	OCIDigests               []string            `json:"ociDigests"`          // release answers: digests for these too
+	HealthCheckExprs         []healthCheck       `json:"healthCheckExprs"`    // install, upgrade, rollback: CEL health
 }
 
 type chartInfo struct {
@@ -227,6 +228,14 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 			wait = kube.LegacyStrategy
 		}
 	}
+	var waitOptions []kube.WaitOption // healthCheckExprs: CEL status readers for their kinds (the watcher only)
+	if wait == kube.StatusWatcherStrategy && len(req.HealthCheckExprs) > 0 {
+		checks, err := compileChecks(req.HealthCheckExprs)
+		if err != nil {
+			return response{}, err
+		}
+		waitOptions = append(waitOptions, kube.WithKStatusReaders(celReaders(checks, getter.restMapper)...))
+	}
 	name := req.ReleaseName
 	switch req.Action {
 	case "install":
@@ -234,7 +243,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		if err := applyCRDs(cfg, chrt, req.CRDs, timeout); err != nil {
+		if err := applyCRDs(cfg, getter, chrt, req.CRDs, timeout); err != nil {
 			return response{}, err
 		}
 		a := action.NewInstall(cfg)
@@ -243,14 +252,14 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, req.ServerSideApply != "false"
 		a.CreateNamespace, a.Description = req.CreateNamespace, req.Description
 		a.TakeOwnership, a.SkipSchemaValidation, a.Replace = req.TakeOwnership, req.SkipSchemaValidation, req.Replace
-		a.PostRenderer = postRenderer(req.PostRendering)
+		a.PostRenderer, a.WaitOptions = postRenderer(req.PostRendering), waitOptions
 		return releaseResponse(a.Run(chrt, req.Values))
 	case "upgrade":
 		chrt, err := loadChart(req)
 		if err != nil {
 			return response{}, err
 		}
-		if err := applyCRDs(cfg, chrt, req.CRDs, timeout); err != nil {
+		if err := applyCRDs(cfg, getter, chrt, req.CRDs, timeout); err != nil {
 			return response{}, err
 		}
 		a := action.NewUpgrade(cfg)
@@ -260,11 +269,12 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.ResetValues, a.ReuseValues, a.CleanupOnFail = req.ResetValues, req.ReuseValues, req.CleanupOnFail
 		a.MaxHistory, a.Description = req.MaxHistory, req.Description
 		a.TakeOwnership, a.SkipSchemaValidation = req.TakeOwnership, req.SkipSchemaValidation
-		a.PostRenderer = postRenderer(req.PostRendering)
+		a.PostRenderer, a.WaitOptions = postRenderer(req.PostRendering), waitOptions
 		return releaseResponse(a.Run(name, chrt, req.Values))
 	case "rollback":
 		a := action.NewRollback(cfg)
 		a.Version, a.Timeout, a.WaitStrategy, a.WaitForJobs = req.Version, timeout, wait, req.WaitForJobs
+		a.WaitOptions = waitOptions
 		a.DisableHooks, a.CleanupOnFail, a.MaxHistory, a.Description = req.DisableHooks, req.CleanupOnFail, req.MaxHistory, req.Description
 		a.ForceReplace, a.ForceConflicts, a.ServerSideApply = req.Force, req.ForceConflicts, orDefault(req.ServerSideApply, a.ServerSideApply)
 		if err := a.Run(name); err != nil {
@@ -344,7 +354,7 @@ func unlock(cfg *action.Configuration, name string) (response, error) {
 // applyCRDs installs the chart's crds/ as the policy says, and waits until they are established: "Create" creates
 // the CRDs that do not exist yet and leaves the others alone, "CreateReplace" also updates the existing ones
 // (server-side apply, conflicts forced), "Skip" and "" do nothing (with "", install leaves CRDs to Helm).
-func applyCRDs(cfg *action.Configuration, chrt *chart.Chart, policy string, timeout time.Duration) error {
+func applyCRDs(cfg *action.Configuration, g *getter, chrt *chart.Chart, policy string, timeout time.Duration) error {
 	if policy == "" || policy == "Skip" || len(chrt.CRDObjects()) == 0 {
 		return nil
 	}
@@ -379,7 +389,13 @@ func applyCRDs(cfg *action.Configuration, chrt *chart.Chart, policy string, time
 	if err != nil {
 		return err
 	}
-	return waiter.Wait(applied, timeout)
+	if err := waiter.Wait(applied, timeout); err != nil {
+		return err
+	}
+	// the chart's templates may hold objects of these new kinds: discovery and the REST mapper learn them now
+	g.discovery.Invalidate()
+	g.mapper.Reset()
+	return nil
 }
 
 // loadChart loads the chart archive or directory; a chartVersion in the request replaces the chart's own (Flux
@@ -544,6 +560,7 @@ type getter struct {
 	qps        float32
 	burst      int
 	discovery  discovery.CachedDiscoveryInterface
+	mapper     *restmapper.DeferredDiscoveryRESTMapper
 	restMapper meta.RESTMapper
 }
 
@@ -569,7 +586,8 @@ func newGetter(req *request) (*getter, error) {
 		return nil, err
 	}
 	g.discovery = memory.NewMemCacheClient(dc)
-	g.restMapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(g.discovery), g.discovery, nil)
+	g.mapper = restmapper.NewDeferredDiscoveryRESTMapper(g.discovery)
+	g.restMapper = restmapper.NewShortcutExpander(g.mapper, g.discovery, nil)
 	return g, nil
 }
 

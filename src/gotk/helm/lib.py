@@ -183,6 +183,7 @@ class Options(TypedDict, total=False):
     crds: str  # install, upgrade: Skip, Create or CreateReplace the chart's crds/
     chart_version: str  # install, upgrade: the version the release records instead of the chart's own
     post_rendering: dict[str, Any]  # install, upgrade: {postRenderers, commonMetadata, originLabels} (postrender.go)
+    health_check_exprs: list[dict[str, Any]]  # install, upgrade, rollback with the watcher: spec.healthCheckExprs
     filters: dict[str, list[str]]  # test: {"name": [...]} runs only these tests, {"!name": [...]} skips these
 
 

@@ -45,6 +45,7 @@ from gotk.runtime.informer import Informer
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 from gotk.ssa import diff
+from gotk.ssa import status as ssa_status
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -350,6 +351,10 @@ class HelmReleaseReconciler:
         """Run Helm's actions as Flux's atomic release does, until the release is in sync, out of retries or
         waiting for a requeue: each kind of action at most once, and a remediation ends the reconcile."""
         spec, status, chart = req.spec, req.status, req.state.chart
+        try:  # spec.healthCheckExprs are checked here; Helm's wait evaluates them (libgotkhelm)
+            ssa_status.validate_checks([ssa_status.check_from_spec(e) for e in spec.get("healthCheckExprs") or []])
+        except ValueError as exc:
+            raise StallingError(meta.INVALID_CEL_EXPRESSION, f"{meta.TERMINAL_ERROR}: {exc}") from None
         name, target = hv.release_name(req.obj), await self.release_target(req)
         if await self._release_target_moved(req, name, target):
             status.pop("history", None)

@@ -31,6 +31,7 @@ class ControllersProcess:
         concurrent: int = 20,
         log_level: str | None = None,
         storage_port: int | None = None,
+        watch_namespace: str | None = None,
     ) -> None:
         self.cp, self.work, self.controllers = cp, work, controllers
         self.qps, self.burst, self.concurrent = qps, burst, concurrent
@@ -38,6 +39,7 @@ class ControllersProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = work / "controllers.log"
         self.storage_port = storage_port  # a fixed artifact address, e.g. the one Flux's source-controller used
+        self.watch_namespace = watch_namespace  # only this namespace (a test's), not every one
 
     @property
     def pid(self) -> int:
@@ -78,6 +80,8 @@ class ControllersProcess:
             "--log-level",
             self.log_level,
         ]
+        if self.watch_namespace:
+            argv += ["--no-watch-all-namespaces", "--runtime-namespace", self.watch_namespace]
         self.proc = subprocess.Popen(argv, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while True:

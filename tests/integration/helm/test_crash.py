@@ -41,7 +41,7 @@ async def test_sigkill_mid_upgrade_leaves_a_release_the_next_process_unlocks(
                   "spec": {"url": server.url, "interval": "1h"}}  # fmt: skip
         await c.create(HELMREPOSITORIES, source, ns)
         body = helmrelease("crash", chart="slow", version="1.0.0", timeout="3m")
-        first = ControllersProcess(cluster, tmp_path / "first", "source,helm", concurrent=4)
+        first = ControllersProcess(cluster, tmp_path / "first", "source,helm", concurrent=4, watch_namespace=ns)
         (tmp_path / "first").mkdir()
         first.start()
         try:
@@ -64,7 +64,7 @@ async def test_sigkill_mid_upgrade_leaves_a_release_the_next_process_unlocks(
 
         await c.patch(HELMRELEASES, "crash", {"spec": {"values": {"rev": "3", "nodeSelector": None}}}, ns)
         (tmp_path / "second").mkdir()
-        with ControllersProcess(cluster, tmp_path / "second", "source,helm", concurrent=4):
+        with ControllersProcess(cluster, tmp_path / "second", "source,helm", concurrent=4, watch_namespace=ns):
             obj = await wait_release(env, "crash", ready_at(3), "unlocked, then upgraded to revision 3", timeout=150)
         history = obj["status"]["history"]
         assert history[0]["status"] == "deployed"

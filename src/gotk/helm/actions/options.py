@@ -26,13 +26,19 @@ def timeout(obj: Obj, section: Obj) -> str:
 
 
 def waiting(obj: Obj, section: Obj) -> Options:
-    """How the action waits for the release's resources (and Jobs)."""
-    strategy = str(((obj.get("spec") or {}).get("waitStrategy") or {}).get("name") or "poller")
-    return {
+    """How the action waits for the release's resources (and Jobs); spec.healthCheckExprs judge the kinds they
+    name while the poller waits (Flux evaluates them with the poller only)."""
+    spec = obj.get("spec") or {}
+    strategy = str((spec.get("waitStrategy") or {}).get("name") or "poller")
+    out: Options = {
         "wait": not section.get("disableWait"),
         "wait_strategy": "legacy" if strategy == "legacy" else "watcher",
         "wait_for_jobs": not section.get("disableWaitForJobs"),
     }
+    exprs = spec.get("healthCheckExprs") or []
+    if exprs and out["wait"] and strategy != "legacy":
+        out["health_check_exprs"] = [dict(e) for e in exprs]
+    return out
 
 
 def install(obj: Obj) -> Options:
