@@ -94,6 +94,7 @@ type request struct {
 	Literal                  bool                `json:"literal"`             // setValue: the value verbatim, as --set-literal
 	OCIDigests               []string            `json:"ociDigests"`          // release answers: digests for these too
 	HealthCheckExprs         []healthCheck       `json:"healthCheckExprs"`    // install, upgrade, rollback: CEL health
+	PostRenderStrategy       string              `json:"postRenderStrategy"`  // install, upgrade, template: hooks and post-renderers
 }
 
 type chartInfo struct {
@@ -253,6 +254,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.CreateNamespace, a.Description = req.CreateNamespace, req.Description
 		a.TakeOwnership, a.SkipSchemaValidation, a.Replace = req.TakeOwnership, req.SkipSchemaValidation, req.Replace
 		a.PostRenderer, a.WaitOptions = postRenderer(req.PostRendering), waitOptions
+		a.PostRenderStrategy = postRenderStrategy(req.PostRenderStrategy, a.PostRenderStrategy)
 		return releaseResponse(a.Run(chrt, req.Values))
 	case "upgrade":
 		chrt, err := loadChart(req)
@@ -270,6 +272,7 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		a.MaxHistory, a.Description = req.MaxHistory, req.Description
 		a.TakeOwnership, a.SkipSchemaValidation = req.TakeOwnership, req.SkipSchemaValidation
 		a.PostRenderer, a.WaitOptions = postRenderer(req.PostRendering), waitOptions
+		a.PostRenderStrategy = postRenderStrategy(req.PostRenderStrategy, a.PostRenderStrategy)
 		return releaseResponse(a.Run(name, chrt, req.Values))
 	case "rollback":
 		a := action.NewRollback(cfg)
@@ -458,6 +461,7 @@ func template(cfg *action.Configuration, req *request) (response, error) {
 	a.IncludeCRDs = !req.SkipCRDs
 	a.SkipSchemaValidation = req.SkipSchemaValidation
 	a.PostRenderer = postRenderer(req.PostRendering)
+	a.PostRenderStrategy = postRenderStrategy(req.PostRenderStrategy, a.PostRenderStrategy)
 	if a.ReleaseName == "" {
 		a.ReleaseName = "release-name"
 	}
@@ -475,6 +479,14 @@ func template(cfg *action.Configuration, req *request) (response, error) {
 		out.Release.Manifest = b.String()
 	}
 	return out, err
+}
+
+// postRenderStrategy is spec.postRenderStrategy (nohooks, combined, separate) as Helm's, else Helm's default.
+func postRenderStrategy(s string, fallback action.PostRenderStrategy) action.PostRenderStrategy {
+	if s == "" {
+		return fallback
+	}
+	return action.PostRenderStrategy(s)
 }
 
 func parseTimeout(s string) (time.Duration, error) {

@@ -183,6 +183,7 @@ class Options(TypedDict, total=False):
     crds: str  # install, upgrade: Skip, Create or CreateReplace the chart's crds/
     chart_version: str  # install, upgrade: the version the release records instead of the chart's own
     post_rendering: dict[str, Any]  # install, upgrade: {postRenderers, commonMetadata, originLabels} (postrender.go)
+    post_render_strategy: str  # install, upgrade: nohooks, combined (Helm 4's default) or separate
     health_check_exprs: list[dict[str, Any]]  # install, upgrade, rollback with the watcher: spec.healthCheckExprs
     filters: dict[str, list[str]]  # test: {"name": [...]} runs only these tests, {"!name": [...]} skips these
 
@@ -254,6 +255,7 @@ class HelmLib:
         skip_crds: bool = False,
         skip_schema_validation: bool = False,
         post_rendering: Mapping[str, Any] | None = None,
+        post_render_strategy: str = "",
     ) -> str:
         """Render the chart (a .tgz or a directory) offline, as `helm template` does (CRDs and hooks
         included unless skipped), post-rendered as a release would be; returns the manifest stream."""
@@ -264,6 +266,7 @@ class HelmLib:
             "skipCRDs": skip_crds,
             "skipSchemaValidation": skip_schema_validation,
             "postRendering": dict(post_rendering) if post_rendering is not None else None,
+            "postRenderStrategy": post_render_strategy,
         }
         return self._release("template", Target(namespace), release_name, **fields).manifest
 

@@ -351,6 +351,8 @@ class HelmReleaseReconciler:
         """Run Helm's actions as Flux's atomic release does, until the release is in sync, out of retries or
         waiting for a requeue: each kind of action at most once, and a remediation ends the reconcile."""
         spec, status, chart = req.spec, req.status, req.state.chart
+        if (spec.get("rollback") or {}).get("recreate"):
+            req.log.info("warning: the .spec.rollback.recreate field is deprecated and has no effect (as in Flux)")
         try:  # spec.healthCheckExprs are checked here; Helm's wait evaluates them (libgotkhelm)
             ssa_status.validate_checks([ssa_status.check_from_spec(e) for e in spec.get("healthCheckExprs") or []])
         except ValueError as exc:

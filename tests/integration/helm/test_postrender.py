@@ -77,3 +77,37 @@ async def test_post_renderers_and_common_metadata(env: Env, tmp_path: Path) -> N
     obj = await wait_release(env, "rendered", ready_at(2), "upgraded for the new post-renderers")
     assert (await c.get(DEPLOYMENTS, "rendered", ns))["spec"]["replicas"] == 3
     assert obj["status"]["observedPostRenderersDigest"] == postrender.renderers_digest(obj)
+
+
+HOOK = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-hook
+  annotations:
+    helm.sh/hook: pre-install
+data:
+  when: before
+"""
+
+
+async def test_post_render_strategy_sends_hooks_or_not(env: Env, tmp_path: Path) -> None:
+    c, ns = env.client, env.namespace
+    chart = helm.write_chart(tmp_path, "hooked", "1.0.0", templates={**TEMPLATES, "hook.yaml": HOOK})
+    helm.package(chart, env.repo)
+    helm.repo_index(env.repo)
+    token = {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "hooked"}}}
+    await c.patch(HELMREPOSITORIES, "charts", token, ns)
+    patch = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: any\n  labels:\n    rendered: 'yes'\n"
+    label = {"kustomize": {"patches": [{"patch": patch, "target": {"kind": "ConfigMap"}}]}}
+    for name, strategy in (("combined", None), ("nohooks", "nohooks")):
+        spec: dict[str, Any] = {"postRenderers": [label]}
+        if strategy:
+            spec["postRenderStrategy"] = strategy
+        await c.create(HELMRELEASES, helmrelease(name, chart="hooked", version="1.0.0", **spec), ns)
+        await wait_release(env, name, ready_at(1), f"installed with postRenderStrategy {strategy or 'unset'}")
+        settings = await c.get(CONFIGMAPS, f"{name}-settings", ns)
+        hook = await c.get(CONFIGMAPS, f"{name}-hook", ns)
+        assert (settings["metadata"].get("labels") or {}).get("rendered") == "yes"
+        hooked = (hook["metadata"].get("labels") or {}).get("rendered")
+        assert hooked == ("yes" if strategy is None else None), f"{name}: the hook post-rendered: {hooked}"

@@ -126,6 +126,7 @@ async def render(client: Client, lib: HelmLib, hr: Mapping[str, Any], chart: Pat
             skip_crds=crds_policy(hr) == "Skip",
             skip_schema_validation=skip_schema,
             post_rendering=postrender.request(hr),
+            post_render_strategy=str(spec.get("postRenderStrategy") or ""),
         )
     except HelmActionError as exc:
         raise DiffError(f"failed to render the chart: {exc.message}") from None

@@ -60,6 +60,7 @@ def install(obj: Obj) -> Options:
         and bool((obj.get("spec") or {}).get("targetNamespace")),
         "crds": policy,
         "post_rendering": postrender.request(obj),
+        "post_render_strategy": str((obj.get("spec") or {}).get("postRenderStrategy") or ""),
     }
 
 
@@ -84,6 +85,7 @@ def upgrade(obj: Obj) -> Options:
         "max_history": helm_v2.max_history(obj),
         "crds": str(section.get("crds") or "Skip"),
         "post_rendering": postrender.request(obj),
+        "post_render_strategy": str((obj.get("spec") or {}).get("postRenderStrategy") or ""),
     }
 
 
