@@ -382,6 +382,33 @@ def test_install_applies_and_waits(cluster: ControlPlane, install_namespace: str
     assert applied and all(line.endswith(" unchanged") for line in applied), applied
 
 
+def test_install_over_flux_needs_force(cluster: ControlPlane, install_namespace: str, kubectl: Kubectl) -> None:
+    """Flux's own source-controller (its image) in the namespace: refused without --force, replaced with it."""
+    cluster.ensure_namespace(install_namespace)
+    flux_deployment = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: source-controller, namespace: {install_namespace}, labels: {{app.kubernetes.io/part-of: flux}}}}
+spec:
+  replicas: 0
+  selector: {{matchLabels: {{app: source-controller}}}}
+  template:
+    metadata: {{labels: {{app: source-controller}}}}
+    spec: {{containers: [{{name: manager, image: "ghcr.io/fluxcd/source-controller:v1.7.0"}}]}}
+"""
+    kubectl("apply", "-f", "-", input=flux_deployment)
+    args = ("install", "-n", install_namespace, "--components", "source-controller", "--timeout", "90s")
+    refused = flux(cluster, *args)
+    assert refused.returncode == 1
+    assert "Flux's own controllers run in the" in refused.stderr and "source-controller" in refused.stderr
+    assert "--force" in refused.stderr and "Traceback" not in refused.stderr
+    forced = flux(cluster, *args, "--force")
+    assert forced.returncode == 0, forced.stderr
+    image = kubectl("get", "deployment", "source-controller", "-n", install_namespace, "-o",
+                    "jsonpath={.spec.template.spec.containers[0].image}").stdout  # fmt: skip
+    assert not image.startswith("ghcr.io/fluxcd/"), image
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from gotk.cli.flags import timeout_seconds, with_globals
 from gotk.cli.kinds_cli import dig, find_condition, text
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
+from gotk.kube.errors import ResourceNotFound
 from gotk.kube.resources import CRDS, DEPLOYMENTS
 
 FIELD_MANAGER = "flux"
@@ -89,8 +90,39 @@ async def wait_deployments(client: Client, namespace: str, names: Sequence[str],
     return not pending
 
 
-async def guard_existing(client: Client, force: bool) -> None:
-    """Refuse to override a bootstrapped installation or one managed by another tool (without --force)."""
+FLUX_IMAGES = "ghcr.io/fluxcd/"
+
+
+async def flux_controllers(client: Client, namespace: str) -> list[str]:
+    """The Deployments of `namespace` that run Flux's own controller images (a cluster Flux runs today)."""
+    found = await client.list(DEPLOYMENTS, namespace)
+    names = []
+    for deployment in found.get("items") or []:
+        containers = dig(deployment, "spec", "template", "spec", "containers") or []
+        if any(text(c.get("image")).startswith(FLUX_IMAGES) for c in containers):
+            names.append(text(dig(deployment, "metadata", "name")))
+    return sorted(names)
+
+
+async def replace_flux_controllers(client: Client, namespace: str, names: Sequence[str], deadline: float) -> None:
+    """Delete the Deployments of Flux's own controllers that gotk's take the place of (--force), and wait until
+    they are gone: a Deployment cannot be turned into another's shape in place (its strategy, its selector)."""
+    for name in names:
+        output.action(f"replacing Flux's {name} with gotk's")
+        try:
+            await client.delete(DEPLOYMENTS, name, namespace)
+        except ResourceNotFound:
+            continue
+    for name in names:
+        while await client.get_or_none(DEPLOYMENTS, name, namespace) is not None:
+            if time.monotonic() > deadline:
+                raise CommandError(f"timeout waiting for Flux's {name} to be deleted")
+            await asyncio.sleep(0.5)
+
+
+async def guard_existing(client: Client, force: bool, namespace: str = "flux-system") -> None:
+    """Refuse to override a bootstrapped installation, one managed by another tool, or Flux's own controllers
+    (without --force; with it, gotk's controllers take the place of Flux's and every object stays)."""
     crd = await client.get_or_none(CRDS, "gitrepositories.source.toolkit.fluxcd.io")
     labels = dig(crd, "metadata", "labels") or {} if crd else {}
     version = text(labels.get("app.kubernetes.io/version"))
@@ -101,12 +133,21 @@ async def guard_existing(client: Client, force: bool) -> None:
     manager = text(labels.get("app.kubernetes.io/managed-by"))
     if crd and manager not in ("", "flux") and not force:
         raise CommandError(f"Flux {version} has been installed on this cluster with {manager}! Use --force to override")
+    running = await flux_controllers(client, namespace)
+    if running and not force:
+        raise CommandError(
+            f"Flux's own controllers run in the {namespace} namespace ({', '.join(running)}): use --force to "
+            "replace them with gotk's; every Flux object, CRD and Helm release is kept"
+        )
 
 
 async def install_objects(
     client: Client, opts: manifests.Options, objects: Sequence[dict[str, Any]], *, force: bool, deadline: float
 ) -> None:
-    await guard_existing(client, force)
+    await guard_existing(client, force, opts.namespace)
+    ours = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
+    theirs = [n for n in await flux_controllers(client, opts.namespace) if n in ours]
+    await replace_flux_controllers(client, opts.namespace, theirs, deadline)
     first = [o for o in objects if o["kind"] in FIRST_STAGE]
     rest = [o for o in objects if o["kind"] not in FIRST_STAGE]
     for line in await apply_objects(client, first):
