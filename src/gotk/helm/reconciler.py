@@ -84,7 +84,6 @@ class ReleaseState:
     config_digest: str = ""
     latest: Release | None = None  # the stored release as the last action returned it (no read needed)
     latest_known: bool = False
-    target: Target | None = None  # where the release lives (spec.kubeConfig's cluster, or ours)
     cluster: Client | None = None  # a client for that cluster: drift detection and the inventory
 
 
@@ -157,7 +156,7 @@ class HelmReleaseReconciler:
 
     async def release_target(self, req: Req) -> Target:
         """The release's place, on the cluster of spec.kubeConfig when it has one (its kubeconfig Secret written
-        to a file for Helm, a client kept for drift detection and the inventory); also sets req.state."""
+        to a file for Helm, a client kept for drift detection and the inventory in req.state.cluster)."""
         target = self.target(req.obj)
         known = [str(h.get("ociDigest") or "") for h in req.status.get("history") or []]
         oci = tuple(dict.fromkeys(d for d in (*known, req.state.oci_digest) if d))
@@ -167,7 +166,7 @@ class HelmReleaseReconciler:
         except remote.UnsupportedKubeConfigError as exc:
             raise StallingError(hc.REST_CLIENT_ERROR, str(exc)) from None
         if ref is None:
-            req.state.target, req.state.cluster = target, req.client
+            req.state.cluster = req.client
             return target
         try:
             found = await remote.load(req.client, req.namespace, ref)
@@ -182,7 +181,7 @@ class HelmReleaseReconciler:
             client = req.client.for_config(found.config)
             self._remotes[found.key] = (path, client)
         target = dataclasses.replace(target, kubeconfig=path)
-        req.state.target, req.state.cluster = target, client
+        req.state.cluster = client
         return target
 
     async def close(self) -> None:
