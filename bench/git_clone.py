@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gotk.local.gitrepos import FileContent
-from gotk.source.git import auth, fetcher, refs
+from gotk.runtime.git import auth, fetcher, refs
 from gotk.testing.gitserver import GitHttpServer, commit, make_repo
 
 

@@ -1,4 +1,4 @@
-"""gotk.source.git against real servers on 127.0.0.1: smart HTTP (anonymous, Basic, Bearer),
+"""gotk.runtime.git against real servers on 127.0.0.1: smart HTTP (anonymous, Basic, Bearer),
 HTTPS with a Secret's CA, and OpenSSH with an identity and known_hosts. Covers ref resolution
 (branch, tag, annotated tag, semver, commit, refs/pull/N/head), ls-remote without a clone,
 shallow depth, sparse checkout, submodules, timeouts, error wording and pushing over HTTP.
@@ -17,8 +17,8 @@ import pygit2
 import pytest
 
 from gotk.local import certs
-from gotk.source.git import auth, fetcher, refs
-from gotk.source.git.errors import GitError, RefNotFoundError
+from gotk.runtime.git import auth, fetcher, refs
+from gotk.runtime.git.errors import GitError, RefNotFoundError
 from gotk.testing.gitserver import (
     GitHttpServer,
     Gitlink,

@@ -95,6 +95,8 @@ type request struct {
 	OCIDigests               []string            `json:"ociDigests"`          // release answers: digests for these too
 	HealthCheckExprs         []healthCheck       `json:"healthCheckExprs"`    // install, upgrade, rollback: CEL health
 	PostRenderStrategy       string              `json:"postRenderStrategy"`  // install, upgrade, template: hooks and post-renderers
+	Template                 string              `json:"template"`            // commitMessage: the Go template (message.go)
+	Data                     json.RawMessage     `json:"data"`                // commitMessage: what the template sees
 }
 
 type chartInfo struct {
@@ -201,6 +203,8 @@ func dispatch(cfg *action.Configuration, req *request) (response, error) {
 		return template(cfg, req)
 	case "setValue":
 		return setValue(req)
+	case "commitMessage":
+		return commitMessage(req)
 	case "install", "upgrade", "rollback", "uninstall", "history", "get", "test", "unlock":
 	default:
 		return response{}, fmt.Errorf("unknown action %q", req.Action)
@@ -654,6 +658,9 @@ func main() {}
 func errorCode(err error) string {
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return "releaseNotFound"
+	}
+	if errors.As(err, new(removedFieldError)) {
+		return "removedTemplateField"
 	}
 	return ""
 }

@@ -17,9 +17,10 @@ import yaml
 from gotk.cli import output
 from gotk.cli.context import Globals
 from gotk.gocompat import durations
-from gotk.source.oci import artifacts, auth, refs
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import RegistryError
+from gotk.runtime.oci import auth, refs
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import RegistryError
+from gotk.source.oci import artifacts
 
 __all__ = ["list_", "pull", "push", "tag"]
 

@@ -28,13 +28,16 @@ AVAILABLE: dict[str, str] = {
     "helm": "gotk.helm.controller",
     "notification": "gotk.notification.controller",
     "image": "gotk.image.controller",
+    "image-reflector": "gotk.image.controller:register_reflector",
+    "image-automation": "gotk.image.controller:register_automation",
 }
 
 
 def installed_controllers() -> list[str]:
     """Names of the controllers whose modules exist in this build."""
     found = []
-    for name, module in AVAILABLE.items():
+    for name, target in AVAILABLE.items():
+        module = target.partition(":")[0]
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -43,6 +46,17 @@ def installed_controllers() -> list[str]:
             raise
         found.append(name)
     return found
+
+
+def feature_gates(text: str) -> dict[str, bool]:
+    """`--feature-gates=A=true,B=false` as a dict; ValueError names a malformed entry."""
+    gates: dict[str, bool] = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        name, sep, value = entry.partition("=")
+        if not sep or value.lower() not in ("true", "false"):
+            raise ValueError(f"invalid feature gate {entry!r}: want NAME=true|false")
+        gates[name] = value.lower() == "true"
+    return gates
 
 
 @click.group()
@@ -85,12 +99,15 @@ def controllers() -> None:
 @click.option("--no-cross-namespace-refs", is_flag=True)
 @click.option("--no-remote-bases", is_flag=True)
 @click.option("--default-service-account", default="")
+@click.option("--feature-gates", default="", help="Feature gates, e.g. GitForcePushBranch=false.")
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--log-encoding", type=click.Choice(["json", "console"]), default="json", show_default=True)
 @click.pass_obj
 def run_cmd(g: Globals, /, **flags: object) -> None:
     """Run the controllers in the foreground until SIGINT or SIGTERM."""
-    names = [n for n in str(flags["names"]).split(",") if n] or installed_controllers()
+    names = [n for n in str(flags["names"]).split(",") if n] or [
+        n for n in installed_controllers() if ":" not in AVAILABLE[n]
+    ]
     unknown = [n for n in names if n not in AVAILABLE]
     if unknown:
         raise CommandError(f"unknown controller(s) {', '.join(unknown)}; known: {', '.join(AVAILABLE)}")
@@ -127,6 +144,7 @@ def run_cmd(g: Globals, /, **flags: object) -> None:
             notification_events_addr=str(flags["notification_events_addr"]),
             receiver_addr=str(flags["receiver_addr"]),
             rate_limit_interval=durations.parse(str(flags["rate_limit_interval"])),
+            git_force_push_branch=feature_gates(str(flags["feature_gates"])).get("GitForcePushBranch", True),
         )
     except ValueError as exc:
         raise CommandError(f"invalid flag value: {exc}") from exc
@@ -145,8 +163,9 @@ def run_cmd(g: Globals, /, **flags: object) -> None:
         async with Client(cfg, qps=qps, burst=burst, user_agent="gotk-controllers") as client:
             manager = Manager(client, options)
             for name in names:
-                module = importlib.import_module(AVAILABLE[name])
-                await module.register(manager, settings)
+                module_name, _, function = AVAILABLE[name].partition(":")
+                module = importlib.import_module(module_name)
+                await getattr(module, function or "register")(manager, settings)
             await manager.run(stop)
 
     asyncio.run(main())

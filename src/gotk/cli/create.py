@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gotk.cli import (
     create_helmrelease,
+    create_image,
     create_kustomization,
     create_notification,
     create_secret,
@@ -30,3 +31,4 @@ create.add_aliased(create_helmrelease.helmrelease, kinds_cli.HELMRELEASE.aliases
 create.add_command(create_notification.alert_provider)
 create.add_command(create_notification.alert)
 create.add_command(create_notification.receiver)
+create.add_command(create_image.image)

@@ -13,13 +13,12 @@ upgrades them. Calls block (the GIL is released) and may run concurrently: from 
 
 from __future__ import annotations
 
-import ctypes
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
+
+from gotk.runtime.golib import GoLibrary, GoLibraryNotFoundError, default_library_path
 
 __all__ = [
     "ChartInfo",
@@ -34,13 +33,7 @@ __all__ = [
 ]
 
 
-def default_library_path() -> Path:
-    """`<GOTK_CACHE or ~/.cache/gotk>/bin/libgotkhelm.so`."""
-    return Path(os.environ.get("GOTK_CACHE", Path.home() / ".cache" / "gotk")) / "bin" / "libgotkhelm.so"
-
-
-class HelmLibNotFoundError(FileNotFoundError):
-    """libgotkhelm.so has not been built."""
+HelmLibNotFoundError = GoLibraryNotFoundError
 
 
 class HelmActionError(RuntimeError):
@@ -203,27 +196,14 @@ class HelmLib:
     """libgotkhelm.so (loading it again, in this or another instance, reuses the loaded library)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_library_path()
-        if not self.path.is_file():
-            raise HelmLibNotFoundError(
-                f"the Helm library is not at {self.path}: run `make setup` (scripts/build-controlplane.sh) to build it"
-            )
-        self._lib = ctypes.CDLL(str(self.path))
-        self._lib.GotkHelmCall.argtypes = [ctypes.c_char_p]
-        self._lib.GotkHelmCall.restype = ctypes.c_void_p
-        self._lib.GotkHelmFree.argtypes = [ctypes.c_void_p]
-        self._lib.GotkHelmFree.restype = None
+        self._go = GoLibrary(path)
+        self.path = self._go.path
 
     def call(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """The raw call: the request and response JSON of tools/helmlib/main.go, as dicts."""
-        ptr = self._lib.GotkHelmCall(json.dumps(request).encode())
-        if not ptr:
+        response = self._go.call(request)
+        if response is None:
             raise HelmActionError(str(request.get("action", "")), "the Helm library returned no response")
-        try:
-            raw = ctypes.string_at(ptr)
-        finally:
-            self._lib.GotkHelmFree(ptr)
-        response: dict[str, Any] = json.loads(raw)
         return response
 
     def _run(self, action: str, request: Mapping[str, Any]) -> dict[str, Any]:

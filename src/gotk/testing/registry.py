@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gotk.local import certs
 from gotk.local.processes import LOOPBACK, Process, free_ports, tail
-from gotk.source.oci import cosign, spec
-from gotk.source.oci.client import RegistryClient
+from gotk.runtime.oci import spec
+from gotk.runtime.oci.client import RegistryClient
+from gotk.source.oci import cosign
 from gotk.testing.registrytoken import TokenServer
 
 __all__ = ["REGISTRY_BIN", "OciRegistry", "OciRegistryError", "bcrypt_hash", "cosign_sign"]

@@ -27,7 +27,7 @@ from gotk.kube.resources import GITREPOSITORIES, HELMCHARTS, HELMREPOSITORIES, R
 from gotk.local import gitrepos
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
-from gotk.source.oci.client import RegistryClient
+from gotk.runtime.oci.client import RegistryClient
 from gotk.testing import helm
 from gotk.testing.artifacts import download
 from gotk.testing.chartrepo import ChartRepoServer

@@ -28,7 +28,7 @@ from gotk.kube.client import Client
 from gotk.kube.resources import OCIREPOSITORIES, SECRETS
 from gotk.runtime import conditions
 from gotk.runtime.manager import Manager
-from gotk.source.oci.client import RegistryClient
+from gotk.runtime.oci.client import RegistryClient
 from gotk.testing.artifacts import download, tar_members
 from gotk.testing.registry import OciRegistry, cosign_sign
 from gotk.testing.waiting import eventually

@@ -1,4 +1,4 @@
-"""Pure credential and trust logic of gotk.source.git: Secret keys to `GitAuth` (Flux's rules
+"""Pure credential and trust logic of gotk.runtime.git: Secret keys to `GitAuth` (Flux's rules
 and messages), URL validation and redaction, secret scrubbing, known_hosts matching and
 verification of a server certificate against a Secret's CA.
 """
@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gotk.local import certs
-from gotk.source.git import auth, trust
-from gotk.source.git.errors import AuthConfigError
+from gotk.runtime.git import auth, trust
+from gotk.runtime.git.errors import AuthConfigError
 
 HTTPS = "https://git.example.com/org/repo.git"
 SSH = "ssh://git.example.com:2222/org/repo.git"

@@ -1,4 +1,4 @@
-"""Pure ref resolution (gotk.source.git.refs): Flux's precedence commit > name > semver > tag >
+"""Pure ref resolution (gotk.runtime.git.refs): Flux's precedence commit > name > semver > tag >
 branch (default master), revision strings, peeled annotated tags, semver selection and the
 errors for refs the remote does not have.
 """
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gotk.source.git import refs
-from gotk.source.git.errors import GitError, RefNotFoundError
+from gotk.runtime.git import refs
+from gotk.runtime.git.errors import GitError, RefNotFoundError
 
 A, B, C, D, E, T = ("a" * 40, "b" * 40, "c" * 40, "d" * 40, "e" * 40, "f" * 40)
 

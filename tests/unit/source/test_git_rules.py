@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gotk.source.git import auth
+from gotk.runtime.git import auth
 from gotk.source.git import include as gitinclude
 from gotk.source.git import verify as gitverify
 

@@ -1,4 +1,4 @@
-"""Signature handling of gotk.source.git.signatures against the real gpg and ssh-keygen: detection,
+"""Signature handling of gotk.runtime.git.signatures against the real gpg and ssh-keygen: detection,
 tag splitting as git does it, PGP and SSH verification with Flux's error messages (no network,
 no cluster; throwaway keys from gotk.testing.gitsign).
 """
@@ -13,8 +13,8 @@ import pygit2
 import pytest
 
 from gotk.local import gitrepos
-from gotk.source.git import signatures
-from gotk.source.git.signatures import SignedObject, VerificationFailed
+from gotk.runtime.git import signatures
+from gotk.runtime.git.signatures import SignedObject, VerificationFailed
 from gotk.testing.gitsign import GpgKey, SshKey
 
 PAYLOAD = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@b> 0 +0000\n\nmsg\n"

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from gotk.runtime.oci.auth import CredentialsError
 from gotk.source.helm import oci
 from gotk.source.helm.index import ChartNotFoundError
-from gotk.source.oci.auth import CredentialsError
 
 TAGS = ["6.0.0", "6.1.0", "6.1.1_build.7", "6.2.0-rc.1", "latest", "5.0.0"]
 

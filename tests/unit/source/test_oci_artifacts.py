@@ -15,9 +15,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from gotk.source.oci import artifacts, cosign, spec
-from gotk.source.oci import client as oci_client
-from gotk.source.oci.model import Descriptor, Manifest, tls_from_secret
+from gotk.runtime.oci import client as oci_client
+from gotk.runtime.oci import spec
+from gotk.runtime.oci.model import Descriptor, Manifest, tls_from_secret
+from gotk.source.oci import artifacts, cosign
 from gotk.source.oci.reconciler import select_layer, settings_changed
 
 DIGEST = "sha256:" + "cd" * 32

@@ -1,4 +1,4 @@
-"""Registry credentials (gotk.source.oci.auth): dockerconfigjson/.dockercfg lookup by host, Docker
+"""Registry credentials (gotk.runtime.oci.auth): dockerconfigjson/.dockercfg lookup by host, Docker
 Hub aliases and wildcards, `--creds` parsing, `WWW-Authenticate` parsing, and that no secret value
 ever shows up in a repr or an error message.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gotk.source.oci import auth
+from gotk.runtime.oci import auth
 
 SECRET = "pa55-w0rd-never-shown"
 

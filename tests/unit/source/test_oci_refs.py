@@ -1,4 +1,4 @@
-"""Pure OCI references (gotk.source.oci.refs): parsing as go-containerregistry does, OCIRepository
+"""Pure OCI references (gotk.runtime.oci.refs): parsing as go-containerregistry does, OCIRepository
 URL validation, and Flux's ref precedence digest > semver (+ semverFilter) > tag > latest.
 """
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gotk.source.oci import refs
+from gotk.runtime.oci import refs
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -20,15 +20,14 @@ Obj = dict[str, Any]
 
 DEFAULT_COMPONENTS = ("source-controller", "kustomize-controller", "helm-controller", "notification-controller")
 EXTRA_COMPONENTS = ("image-reflector-controller", "image-automation-controller")
-# component -> the gotk controller it runs. Both image components run gotk's single image controller;
-# with leader election on, the second Deployment waits as a standby.
+# component -> the gotk controller it runs
 CONTROLLERS = {
     "source-controller": "source",
     "kustomize-controller": "kustomize",
     "helm-controller": "helm",
     "notification-controller": "notification",
-    "image-reflector-controller": "image",
-    "image-automation-controller": "image",
+    "image-reflector-controller": "image-reflector",
+    "image-automation-controller": "image-automation",
 }
 # CRD kind -> component serving it
 CRD_OWNERS = {

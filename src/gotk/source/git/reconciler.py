@@ -21,15 +21,15 @@ from gotk.api import source_conditions as sc
 from gotk.kube.resources import GITREPOSITORIES
 from gotk.runtime import conditions
 from gotk.runtime.events import NORMAL
+from gotk.runtime.git import auth as gitauth
+from gotk.runtime.git import credentials, fetcher, refs
+from gotk.runtime.git.errors import GitError
 from gotk.runtime.reconciler import NamedStep, Request
 from gotk.runtime.results import GenericError, Result, StallingError
-from gotk.runtime.secrets import SecretError, optional_secret, secret_data
+from gotk.runtime.secrets import SecretError
 from gotk.source import base, ignore
-from gotk.source.git import auth as gitauth
-from gotk.source.git import fetcher, refs
 from gotk.source.git import include as gitinclude
 from gotk.source.git import verify as gitverify
-from gotk.source.git.errors import GitError
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]
@@ -159,20 +159,12 @@ class GitRepositoryReconciler(base.ArtifactSource[GitState]):
 
     async def _auth(self, req: Request[Any], url: str) -> gitauth.GitAuth:
         """Credentials from spec.secretRef and the proxy from spec.proxySecretRef, with Flux's failure reasons."""
-        spec = req.spec
-        proxy = ""
-        proxy_name = str((spec.get("proxySecretRef") or {}).get("name") or "")
-        if proxy_name:
-            try:
-                data = await secret_data(req.client, req.namespace, proxy_name, field="spec.proxySecretRef")
-                proxy = gitauth.proxy_from_secret(f"{req.namespace}/{proxy_name}", data)
-            except (SecretError, gitauth.ProxyConfigError) as exc:
-                message = f"failed to configure proxy options: {exc}"
-                conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
-                raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
         try:
-            data_ = await optional_secret(req.client, req.namespace, spec.get("secretRef"), "spec.secretRef")
-            auth = gitauth.from_secret(url, data_)
+            return await credentials.from_spec(req.client, req.namespace, req.spec, url)
+        except credentials.ProxySecretError as exc:
+            message = f"failed to configure proxy options: {exc}"
+            conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
+            raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
         except gitauth.InvalidURLError as exc:
             conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.URL_INVALID, str(exc))
             raise StallingError(sc.URL_INVALID, str(exc)) from None
@@ -180,7 +172,6 @@ class GitRepositoryReconciler(base.ArtifactSource[GitState]):
             message = f"failed to configure authentication options: {exc}"
             conditions.mark_true(req.obj, sc.FETCH_FAILED, sc.AUTHENTICATION_FAILED, message)
             raise GenericError(sc.AUTHENTICATION_FAILED, message) from None
-        return dataclasses.replace(auth, proxy=proxy) if proxy else auth
 
     def _fetch_failed(self, req: Request[Any], exc: GitError) -> NoReturn:
         # as Flux: every clone or listing failure, a rejected credential included, is GitOperationFailed

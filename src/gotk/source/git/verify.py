@@ -13,11 +13,11 @@ from typing import Any
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.runtime import conditions
+from gotk.runtime.git import signatures
+from gotk.runtime.git.fetcher import CommitInfo
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, StallingError
 from gotk.runtime.secrets import SecretError, secret_data
-from gotk.source.git import signatures
-from gotk.source.git.fetcher import CommitInfo
 
 __all__ = [
     "MODE_HEAD",

@@ -31,6 +31,7 @@ from gotk.runtime.chartarchive import (
     ChartError,
     metadata_from_archive,
 )
+from gotk.runtime.oci.model import RegistryError
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError, WaitingError
 from gotk.source import base
@@ -41,7 +42,6 @@ from gotk.source.helm import oci as helmoci
 from gotk.source.helm import remote
 from gotk.source.helm.repository_reconciler import is_oci
 from gotk.source.oci import verify as verification
-from gotk.source.oci.model import RegistryError
 from gotk.source.storage import Storage
 
 Obj = dict[str, Any]

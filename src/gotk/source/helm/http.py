@@ -14,8 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from gotk.runtime.oci.model import TLSConfig, tls_from_secret
 from gotk.source.helm.index import same_host
-from gotk.source.oci.model import TLSConfig, tls_from_secret
 
 USERNAME, PASSWORD = "username", "password"
 _CHUNK = 64 * 1024

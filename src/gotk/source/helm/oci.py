@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gotk.runtime import semver
+from gotk.runtime.oci import auth
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import RegistryError
 from gotk.source.helm.index import MAX_CHART_SIZE, ChartNotFoundError
-from gotk.source.oci import auth
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import RegistryError
 
 CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 USERNAME, PASSWORD = "username", "password"

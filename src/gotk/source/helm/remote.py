@@ -10,13 +10,13 @@ import asyncio
 from typing import Any
 
 from gotk.kube.client import Client
+from gotk.runtime.oci import auth, refs
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import tls_from_secret
 from gotk.runtime.secrets import SecretError, optional_secret
 from gotk.source.helm import http as helmhttp
 from gotk.source.helm import oci as helmoci
 from gotk.source.helm.http import HelmAuthError
-from gotk.source.oci import auth, refs
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import tls_from_secret
 
 Obj = dict[str, Any]
 

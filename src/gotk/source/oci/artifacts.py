@@ -22,10 +22,10 @@ from typing import Final
 
 from gotk.runtime import artifacts as runtime_artifacts
 from gotk.runtime import semver
+from gotk.runtime.oci import refs, spec
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import Descriptor, Manifest
 from gotk.source import ignore
-from gotk.source.oci import refs, spec
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import Descriptor, Manifest
 
 __all__ = [
     "DEFAULT_IGNORE_PATHS",

@@ -18,9 +18,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from gotk.source.oci import spec
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import NotFoundError
+from gotk.runtime.oci import spec
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import NotFoundError
 
 __all__ = ["PublicKey", "VerificationError", "payload_matches", "public_keys", "signature_tag", "verify"]
 

@@ -3,7 +3,7 @@
 A no-change reconcile is one manifest HEAD (plus a tag listing for semver refs): when the remote
 revision equals the stored artifact's and `ignore`/`layerSelector` are unchanged, no layer is
 downloaded. The steps hand on an `OCIState`. Registry I/O is blocking and runs in threads
-(`gotk.source.oci.client`).
+(`gotk.runtime.oci.client`).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from gotk.api import meta, source_v1
 from gotk.api import source_conditions as sc
 from gotk.kube.resources import OCIREPOSITORIES
 from gotk.runtime import artifacts, conditions
+from gotk.runtime.oci import refs, spec
+from gotk.runtime.oci import remote as ociremote
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import Descriptor, Manifest, RegistryError
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, Result, StallingError
 from gotk.source import base, ignore
-from gotk.source.oci import refs, spec
-from gotk.source.oci import remote as ociremote
 from gotk.source.oci import verify as verification
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import Descriptor, Manifest, RegistryError
 from gotk.source.storage import ArtifactDict, artifact_dir
 
 Obj = dict[str, Any]

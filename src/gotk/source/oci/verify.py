@@ -11,12 +11,12 @@ from typing import Any
 from gotk.api import meta
 from gotk.api import source_conditions as sc
 from gotk.runtime import conditions
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import RegistryError
 from gotk.runtime.reconciler import Request
 from gotk.runtime.results import GenericError, StallingError
 from gotk.runtime.secrets import SecretError, secret_data
 from gotk.source.oci import cosign
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import RegistryError
 
 Obj = dict[str, Any]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gotk.runtime import semver
-from gotk.source.oci import spec
+from gotk.runtime.oci import spec
 
 __all__ = [
     "DEFAULT_REGISTRY",

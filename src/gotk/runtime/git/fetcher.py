@@ -1,7 +1,7 @@
 """Blocking Git network operations over pygit2 (callers run them in a thread): `ls_remote`
 (one ref advertisement, no clone: the cheap no-change check), `resolve_remote` and `checkout`
 (a shallow single-ref fetch where possible, then the exact commit in a work tree). The checked
-out commit, and the tag it came through, carry their signatures for `gotk.source.git.signatures`.
+out commit, and the tag it came through, carry their signatures for `gotk.runtime.git.signatures`.
 HTTPS traffic goes through `GitAuth.proxy` when set.
 
 Errors are `GitError`s in Flux's words, without credentials or URL userinfo.
@@ -29,10 +29,10 @@ import pygit2.callbacks
 from pygit2.enums import CheckoutStrategy
 from pygit2.ffi import C, ffi
 
-from gotk.source.git import callbacks, refs, signatures
-from gotk.source.git.auth import GitAuth, redact_url
-from gotk.source.git.callbacks import OperationCallbacks
-from gotk.source.git.errors import CHECKOUT_FAILED, GitError, RefNotFoundError
+from gotk.runtime.git import callbacks, refs, signatures
+from gotk.runtime.git.auth import GitAuth, redact_url
+from gotk.runtime.git.callbacks import OperationCallbacks
+from gotk.runtime.git.errors import CHECKOUT_FAILED, GitError, RefNotFoundError
 
 __all__ = ["CommitInfo", "Signature", "TagInfo", "checkout", "ls_remote", "resolve_remote"]
 
@@ -113,14 +113,15 @@ def _cause(exc: BaseException) -> tuple[str, bool, bool]:
     return text, False, False
 
 
-def _error(prefix: str, exc: BaseException, auth: GitAuth, url: str) -> GitError:
+def error_for(prefix: str, exc: BaseException, auth: GitAuth, url: str) -> GitError:
+    """A `GitError` for an exception out of pygit2 or the callbacks: URL redacted, secrets scrubbed."""
     message, auth_failed, timed_out = _cause(exc)
     message = auth.scrub(f"{prefix}: {message}".replace(url, redact_url(url)))
     return GitError(message, auth_failed=auth_failed, timed_out=timed_out)
 
 
 @contextmanager
-def _connection(cb: OperationCallbacks) -> Iterator[None]:
+def connection(cb: OperationCallbacks) -> Iterator[None]:
     """Around each pygit2 call that opens a connection: fresh credential attempts, deadline,
     and for SSH the private known_hosts home."""
     cb.check_deadline()
@@ -169,7 +170,7 @@ def _listing_repo() -> pygit2.Repository:
 
 
 def _list(remote: pygit2.Remote, cb: OperationCallbacks) -> dict[str, str]:
-    with _connection(cb):
+    with connection(cb):
         heads = remote.list_heads(callbacks=cb, proxy=cb.auth.proxy or None)
     return {h.name: str(h.oid) for h in heads if h.name}
 
@@ -183,7 +184,7 @@ def ls_remote(url: str, auth: GitAuth, *, timeout: float = DEFAULT_TIMEOUT) -> d
     try:
         return _list(_listing_repo().remotes.create_anonymous(url), cb)
     except (pygit2.GitError, callbacks.DeadlineExceeded, callbacks.AuthRejected, callbacks.TrustRejected) as exc:
-        raise _error(f"unable to list remote for '{redact_url(url)}'", exc, auth, url) from None
+        raise error_for(f"unable to list remote for '{redact_url(url)}'", exc, auth, url) from None
 
 
 def resolve_remote(url: str, auth: GitAuth, ref: refs.RefSpec, *, timeout: float = DEFAULT_TIMEOUT) -> refs.Resolution:
@@ -215,7 +216,7 @@ def _fetch(
         refname = f"refs/heads/{spec.effective_branch}"
     assert refname is not None
     local = refname.replace("refs/heads/", "refs/remotes/origin/", 1)
-    with _connection(cb):
+    with connection(cb):
         remote.fetch([f"+{refname}:{local}"], callbacks=cb, proxy=cb.auth.proxy or None, depth=depth)
     if local not in repo.references:
         if kind is refs.Kind.NAME:
@@ -237,16 +238,16 @@ def _fetch_commit(
     refname = f"refs/heads/{spec.branch}" if spec.branch else None
     if refname is not None:
         local = f"refs/remotes/origin/{spec.branch}"
-        with _connection(cb):
+        with connection(cb):
             remote.fetch([f"+{refname}:{local}"], callbacks=cb, proxy=cb.auth.proxy or None, depth=0)
         if local not in repo.references:
             raise _missing(refname, remote.url or "")
     else:
         try:
-            with _connection(cb):
+            with connection(cb):
                 remote.fetch([spec.commit], callbacks=cb, proxy=cb.auth.proxy or None, depth=depth)
         except pygit2.GitError:
-            with _connection(cb):
+            with connection(cb):
                 remote.fetch(
                     ["+refs/heads/*:refs/remotes/origin/*"], callbacks=cb, proxy=cb.auth.proxy or None, depth=0
                 )
@@ -294,9 +295,9 @@ def checkout(
     except GitError as exc:
         raise GitError(f"{CHECKOUT_FAILED}: {exc.message}", auth_failed=exc.auth_failed) from None
     except (pygit2.GitError, callbacks.DeadlineExceeded, callbacks.AuthRejected, callbacks.TrustRejected) as exc:
-        raise _error(f"{CHECKOUT_FAILED}: unable to clone '{safe}'", exc, auth, url) from None
+        raise error_for(f"{CHECKOUT_FAILED}: unable to clone '{safe}'", exc, auth, url) from None
     except OSError as exc:
-        raise _error(f"{CHECKOUT_FAILED}: unable to write the work tree", exc, auth, url) from None
+        raise error_for(f"{CHECKOUT_FAILED}: unable to write the work tree", exc, auth, url) from None
     return CommitInfo(
         sha=str(commit.id),
         revision=resolution.revision,
@@ -348,7 +349,7 @@ def _update_submodules(repo: pygit2.Repository, url: str, cb: OperationCallbacks
             repo.config[f"submodule.{submodule.name}.url"] = urls[submodule.name]
     proxy = cb.auth.proxy
     if not proxy:
-        with _connection(cb):
+        with connection(cb):
             repo.submodules.update(init=True, callbacks=cb)
         return
     for submodule in repo.submodules:
@@ -357,7 +358,7 @@ def _update_submodules(repo: pygit2.Repository, url: str, cb: OperationCallbacks
                 f"failed to configure proxy options: submodule '{submodule.path}' is not an https:// remote, "
                 "which libgit2 cannot reach through a proxy"
             )
-        with _connection(cb):
+        with connection(cb):
             _update_submodule_via_proxy(submodule, cb, proxy)
 
 

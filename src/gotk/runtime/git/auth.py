@@ -2,7 +2,7 @@
 Secret's decoded data into a `GitAuth` following Flux's key rules (username/password,
 bearerToken, identity + known_hosts [+ password], ca.crt/caFile), read a proxySecretRef's
 `address`/`username`/`password` (`proxy_from_secret`), and keep secrets out of text
-(`redact_url`, `GitAuth.scrub`). No I/O; `gotk.source.git.fetcher` applies the result.
+(`redact_url`, `GitAuth.scrub`). No I/O; `gotk.runtime.git.fetcher` applies the result.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gotk.source.git.errors import AuthConfigError, GitError
+from gotk.runtime.git.errors import AuthConfigError, GitError
 
 __all__ = [
     "DEFAULT_SSH_USER",

@@ -1,6 +1,8 @@
 """Git object signatures: split a commit or tag into signature and signed payload, tell OpenPGP
 from SSH signatures, and verify them against trusted keys with the real tools — `gpg` in a
-private, throwaway GNUPGHOME per verification, and `ssh-keygen -Y verify` (namespace `git`).
+private, throwaway GNUPGHOME per verification, and `ssh-keygen -Y verify` (namespace `git`); and sign
+a commit with an OpenPGP key ring (`sign_pgp`) or an SSH key (`sign_ssh`), for the image automation's
+`signingKey`.
 
 Blocking (subprocesses); callers run `verify` in a thread. Error texts follow Flux's
 fluxcd/pkg/git wording; they carry key ids and fingerprints, never key material.
@@ -308,3 +310,90 @@ def verify(obj: SignedObject, keyrings: Sequence[str], authorized_keys: Sequence
         except VerificationFailed as exc:
             raise VerificationFailed(f"unable to verify Git {obj.label} SSH signature: {exc}") from None
     raise VerificationFailed(f"unsupported signature type: {kind}")
+
+
+class SigningFailed(Exception):
+    """The commit could not be signed: the key ring holds no usable secret key, or the passphrase is wrong."""
+
+
+def sign_pgp(keyring: str, passphrase: str, payload: bytes) -> str:
+    """An armored OpenPGP detached signature over `payload`, made with the first secret key of `keyring`
+    (Flux's image automation signs with the key ring's first entity) in a throwaway GNUPGHOME, whose
+    gpg-agent (gpg reaches secret keys only through one) is stopped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="gotk-gpg-sign-") as home:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GNUPGHOME": home, "LC_ALL": "C"}
+        base = [GPG, "--homedir", home, "--batch", "--no-tty", "--status-fd", "1", "--pinentry-mode", "loopback"]
+        try:
+            imported = _run([*base, "--import"], env=env, stdin=keyring.encode())
+            listed = _run([*base, "--with-colons", "--list-secret-keys"], env=env)
+            lines = listed.stdout.decode("utf-8", "replace").splitlines()
+            fingerprints = [line.split(":")[9] for line in lines if line.startswith("fpr:")]
+            if imported.returncode != 0 or not fingerprints:
+                raise SigningFailed("unable to read the signing key: the key ring holds no secret key")
+            if sum(line.startswith("sec:") for line in lines) > 1:
+                raise SigningFailed(
+                    "multiple entities read from the key ring, could not determine which signing key to use"
+                )
+            passphrase_file = Path(home) / "passphrase"
+            passphrase_file.write_text(passphrase)
+            passphrase_file.chmod(0o600)
+            out = Path(home) / "signature.asc"
+            signed = _run(
+                [
+                    *base,
+                    "--passphrase-file",
+                    str(passphrase_file),
+                    "--local-user",
+                    fingerprints[0],
+                    "--armor",
+                    "--detach-sign",
+                    "--output",
+                    str(out),
+                ],
+                env=env,
+                stdin=payload,
+            )
+            armored = out.read_text() if out.exists() else ""
+            start = armored.find("-----BEGIN PGP SIGNATURE-----")
+            if signed.returncode != 0 or start < 0:
+                words = signed.stdout.decode("utf-8", "replace")
+                bad = "BAD_PASSPHRASE" in words or "MISSING_PASSPHRASE" in words
+                raise SigningFailed(f"unable to sign the commit: {'bad passphrase' if bad else 'gpg failed'}")
+            return armored[start:]
+        finally:
+            subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True, check=False, timeout=10)
+
+
+def sign_ssh(identity: bytes, password: str, payload: bytes) -> str:
+    """An SSH signature (namespace `git`, as `git commit -S` with gpg.format=ssh makes) over `payload`, by
+    `ssh-keygen -Y sign` with the private key `identity` (decrypted here when it has a password)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_ssh_private_key(identity, password.encode() or None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise SigningFailed(f"unable to read the SSH signing key: {exc}") from None
+    plain = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    with tempfile.TemporaryDirectory(prefix="gotk-ssh-sign-") as home:
+        key_file = Path(home) / "identity"
+        key_file.write_bytes(plain)
+        key_file.chmod(0o600)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LC_ALL": "C"}
+        try:
+            signed = subprocess.run(
+                ["ssh-keygen", "-Y", "sign", "-n", "git", "-f", str(key_file)],
+                input=payload,
+                capture_output=True,
+                env=env,
+                timeout=TOOL_TIMEOUT,
+                check=False,
+            )
+        except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+            raise SigningFailed(f"unable to sign the commit: {type(exc).__name__}") from None
+        text = signed.stdout.decode("utf-8", "replace")
+        if signed.returncode != 0 or "-----BEGIN SSH SIGNATURE-----" not in text:
+            raise SigningFailed("unable to sign the commit: ssh-keygen failed")
+        return text

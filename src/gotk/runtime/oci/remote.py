@@ -1,7 +1,7 @@
 """The registry client an OCIRepository asks for: credentials from `secretRef` (dockerconfigjson)
 or the `serviceAccountName`'s imagePullSecrets, `proxySecretRef`, `certSecretRef` and `insecure`.
 
-Used by `gotk.source.oci.reconciler`; errors are `RemoteConfigError` with a message that names
+Used by the OCIRepository reconciler and the image reflector; errors are `RemoteConfigError` with a message that names
 Secrets and fields but never their values.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
 from gotk.kube.resources import SERVICE_ACCOUNTS
+from gotk.runtime.oci import auth
+from gotk.runtime.oci.client import RegistryClient
+from gotk.runtime.oci.model import TLSConfig, tls_from_secret
 from gotk.runtime.secrets import SecretError, optional_secret, secret_data
-from gotk.source.oci import auth
-from gotk.source.oci.client import RegistryClient
-from gotk.source.oci.model import TLSConfig, tls_from_secret
 
 __all__ = ["RemoteConfigError", "UnsupportedProviderError", "credentials", "proxy_url", "registry_client"]
 

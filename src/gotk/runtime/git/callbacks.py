@@ -3,7 +3,7 @@ header, a deadline checked from every libgit2 callback, and per-operation trust 
 
 pygit2 hands certificate callbacks no certificate, so this module re-binds pygit2's cffi
 `_certificate_check_cb` once: for `OperationCallbacks` payloads it reads the DER leaf (HTTPS)
-or the raw host key (SSH) and asks `gotk.source.git.trust`; any other payload goes to pygit2's
+or the raw host key (SSH) and asks `gotk.runtime.git.trust`; any other payload goes to pygit2's
 own handler unchanged. Nothing process-global is trusted: a Secret's `ca.crt` or known_hosts
 applies to its own connection only. The one global knob is libgit2's home directory, which
 libssh2 reads to choose the host-key type to negotiate: `ssh_home()` points it at a private
@@ -28,8 +28,8 @@ import pygit2.callbacks
 from pygit2.enums import CredentialType, Option
 from pygit2.ffi import C, ffi
 
-from gotk.source.git import trust
-from gotk.source.git.auth import GitAuth
+from gotk.runtime.git import trust
+from gotk.runtime.git.auth import GitAuth
 
 __all__ = [
     "AuthRejected",

@@ -1,7 +1,7 @@
 """Pure trust decisions for one connection: does an SSH host key match a known_hosts file
 (OpenSSH syntax: host lists, `[host]:port`, hashed `|1|` entries, `*`/`?` wildcards, `!`
 negation, `@revoked`), and is a TLS server certificate issued for the host by a CA from a
-Secret's `ca.crt`. `gotk.source.git.callbacks` calls both from libgit2's certificate check.
+Secret's `ca.crt`. `gotk.runtime.git.callbacks` calls both from libgit2's certificate check.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gotk.source.oci import spec
+from gotk.runtime.oci import spec
 
 __all__ = [
     "AuthenticationError",

@@ -3,7 +3,7 @@
 Precedence is commit > name > semver > tag > branch, with branch `master` when nothing is set.
 The revision string follows Flux: `<branch>@sha1:<sha>`, `<tag>@sha1:<sha>`, the full ref for
 `name` (`refs/pull/1/head@sha1:<sha>`), and `sha1:<sha>` for a commit without a branch.
-Used by `gotk.source.git.fetcher` and by the reconciler's no-change check.
+Used by `gotk.runtime.git.fetcher` and by the reconciler's no-change check.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gotk.source.git.errors import GitError, RefNotFoundError
+from gotk.runtime.git.errors import GitError, RefNotFoundError
 
 __all__ = [
     "DEFAULT_BRANCH",

@@ -1,4 +1,4 @@
-"""Errors raised by `gotk.source.git`: every message is safe to put in a condition or a log
+"""Errors raised by `gotk.runtime.git`: every message is safe to put in a condition or a log
 (URLs carry no userinfo, secret values are scrubbed). The reconciler maps `auth_failed` to the
 AuthenticationFailed reason and everything else to GitOperationFailed.
 """

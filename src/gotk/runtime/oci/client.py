@@ -22,9 +22,9 @@ from email.message import Message
 from pathlib import Path
 from typing import IO, Any, Final
 
-from gotk.source.oci import spec
-from gotk.source.oci.auth import Challenge, Credentials, parse_challenge
-from gotk.source.oci.model import (
+from gotk.runtime.oci import spec
+from gotk.runtime.oci.auth import Challenge, Credentials, parse_challenge
+from gotk.runtime.oci.model import (
     AuthenticationError,
     DigestMismatchError,
     Manifest,
