@@ -179,11 +179,11 @@ def update_text(text: str, values: Mapping[str, str]) -> FileUpdate:
     }
     update = FileUpdate(text)
     edits: list[tuple[int, int, str]] = []
-    seen: set[int] = set()
     for document in yaml.compose_all(text, Loader=_LOADER):
         if document is None:
             continue
         object_id: ObjectId | None = None
+        seen: set[int] = set()  # per document: the tree keeps its nodes (and so their ids) alive
         for node in _values(document, seen):
             end = node.end_mark.index
             comment = _COMMENT.match(text, end)

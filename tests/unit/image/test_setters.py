@@ -166,3 +166,101 @@ def test_property_unmarked_lines_never_change(entries: list[tuple[str, bool, str
         else:
             assert data[f"k{i}"] == "1.2.4"
             assert new.endswith(' # {"$imagepolicy": "apps:app:tag"}')
+
+
+def test_every_document_of_a_long_file_is_read() -> None:
+    docs = [f'kind: K{i}\nspec:\n  image: "a/b:0" # {{"$imagepolicy": "apps:app"}}\n' for i in range(30)]
+    update = setters.update_text("---\n".join(docs), VALUES)
+    assert len(update.changes) == 30  # node ids of a freed document are not mistaken for seen ones
+
+
+FLUX_ORIGINAL = {
+    "marked.yaml": """\
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata:
+  name: foo
+  namespace: bar
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: c
+            image: image:v1.0.0 # {"$imagepolicy": "automation-ns:policy"}
+          - name: d
+            image: image:v1.0.0 # {"$imagepolicy": "automation-ns:unchanged"}
+""",
+    "kustomization.yml": """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+images:
+  - name: container
+    newName: replaced # {"$imagepolicy": "automation-ns:policy:name"}
+    newTag: v1 # {"$imagepolicy": "automation-ns:policy:tag"}
+    newDigest: sha256:1234567890abcdef # {"$imagepolicy": "automation-ns:policy-with-digest:digest"}
+patches:
+  - patch: |
+      - op: replace
+        value: x
+    target:
+      image: image # {"$imagepolicy": "automation-ns:policy-with-digest"}
+""",
+    "Kustomization": """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+images:
+  - name: container
+    newName: replaced # {"$imagepolicy": "automation-ns:policy:name"}
+""",
+    "otherns.yaml": 'kind: Deployment\nimage: user:v1.0.0 # {"$imagepolicy": "other-namespace:policy"}\n',
+    "unmarked.yaml": "kind: Deployment\nimage: image:v1.0.0\n",
+}
+
+
+def test_flux_setters_scenario(tmp_path: Path) -> None:
+    """The scenario of Flux's own TestUpdateWithSetters: the same files change, with the same Result."""
+    digest = "sha256:6745aaad46d795c9836632e1fb62f24b7e7f4c843144da8e47a5465c411a14be"
+
+    def policy(name: str, image: str, tag: str, digest: str = "") -> dict[str, object]:
+        ref = {"name": image, "tag": tag, **({"digest": digest} if digest else {})}
+        return {"metadata": {"namespace": "automation-ns", "name": name}, "status": {"latestRef": ref}}
+
+    values = setters.setter_values(
+        [
+            policy("policy", "index.repo.fake/updated", "v1.0.1"),
+            policy("unchanged", "image", "v1.0.0"),
+            policy("policy-with-digest", "image", "v1.0.0", digest),
+        ]
+    )
+    for name, text in FLUX_ORIGINAL.items():
+        (tmp_path / name).write_text(text)
+    result = setters.update_tree(tmp_path, "", values)
+    kustomization = ObjectId("kustomize.config.k8s.io/v1beta1", "Kustomization")
+    changes = {
+        f: {o: [(c.old_value, c.new_value, c.setter) for c in cs] for o, cs in objs.items()}
+        for f, objs in result.file_changes.items()
+    }
+    assert changes == {
+        "Kustomization": {kustomization: [("replaced", "index.repo.fake/updated", "automation-ns:policy:name")]},
+        "kustomization.yml": {
+            kustomization: [
+                ("replaced", "index.repo.fake/updated", "automation-ns:policy:name"),
+                ("v1", "v1.0.1", "automation-ns:policy:tag"),
+                ("sha256:1234567890abcdef", digest, "automation-ns:policy-with-digest:digest"),
+                ("image", f"image:v1.0.0@{digest}", "automation-ns:policy-with-digest"),
+            ]
+        },
+        "marked.yaml": {
+            ObjectId("batch/v1beta1", "CronJob", "foo", "bar"): [
+                ("image:v1.0.0", "index.repo.fake/updated:v1.0.1", "automation-ns:policy")
+            ]
+        },
+    }
+    assert result.missing == ["otherns.yaml: other-namespace:policy"]
+    assert (tmp_path / "unmarked.yaml").read_text() == FLUX_ORIGINAL["unmarked.yaml"]
+    assert (tmp_path / "marked.yaml").read_text() == FLUX_ORIGINAL["marked.yaml"].replace(
+        'image:v1.0.0 # {"$imagepolicy": "automation-ns:policy"}',
+        'index.repo.fake/updated:v1.0.1 # {"$imagepolicy": "automation-ns:policy"}',
+    )
