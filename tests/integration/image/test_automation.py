@@ -252,3 +252,30 @@ async def test_ssh_signed_commit_with_the_transport_secret(imgenv: ImageEnv) -> 
         assert signatures.verify_ssh(signature.decode(), payload, [public])
     finally:
         server.stop()
+
+
+async def test_refspec_and_push_options_reach_the_server(imgenv: ImageEnv) -> None:
+    await imgenv.start()
+    image = await _policy(imgenv)
+    bare = imgenv.repo({"app.yaml": f'image: {image}:1.0.0 # {{"$imagepolicy": "{imgenv.namespace}:app"}}\n'})
+    subprocess.run(["git", "--git-dir", str(bare), "config", "receive.advertisePushOptions", "true"], check=True)
+    log = imgenv.tmp / "push-options.log"
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\n"
+        'i=0; while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do\n'
+        f'  eval "echo \\$GIT_PUSH_OPTION_$i" >> {log}; i=$((i+1))\n'
+        "done\n"
+    )
+    hook.chmod(0o755)
+    await imgenv.git_repository()
+    push = {
+        "branch": "main",
+        "refspec": "refs/heads/main:refs/heads/review",
+        "options": {"topic": "images", "ci.skip": ""},
+    }
+    await imgenv.automation("app", git={"push": push})
+    automation = await imgenv.wait(IMAGE_UPDATES, "app", lambda o: bool((o.get("status") or {}).get("lastPushCommit")))
+    sha = automation["status"]["lastPushCommit"]
+    assert imgenv.head() == sha and imgenv.head(branch="review") == sha
+    assert sorted(log.read_text().split()) == sorted(["ci.skip=", "topic=images"] * 2)  # both pushes carry them

@@ -4,7 +4,7 @@ digest reflection, and the bad inputs (unreachable registry, invalid range, miss
 
 from __future__ import annotations
 
-from gotk.kube.resources import NAMESPACES
+from gotk.kube.resources import NAMESPACES, SECRETS
 from gotk.runtime import conditions
 from gotk.testing import images
 from gotk.testing.registry import OciRegistry
@@ -155,7 +155,7 @@ async def test_tags_survive_a_restart_while_the_registry_is_down(imgenv: ImageEn
 
 
 async def test_pull_secret_credentials(imgenv: ImageEnv) -> None:
-    with OciRegistry(imgenv.tmp / "auth-registry", username=USER, password=PASSWORD) as reg:
+    with OciRegistry(imgenv.tmp / "auth-registry", username=USER, password=PASSWORD, token_auth=True) as reg:
         from gotk.runtime.oci.auth import Credentials
         from gotk.runtime.oci.client import RegistryClient
 
@@ -175,3 +175,26 @@ async def test_pull_secret_credentials(imgenv: ImageEnv) -> None:
         )
         policy = await imgenv.ready(IMAGE_POLICIES, "private")
         assert policy["status"]["latestRef"]["digest"].startswith("sha256:")
+
+
+async def test_tls_registry_through_cert_secret_ref(imgenv: ImageEnv) -> None:
+    with OciRegistry(imgenv.tmp / "tls-registry", tls=True) as reg:
+        from gotk.runtime.oci.client import RegistryClient
+        from gotk.runtime.oci.model import TLSConfig
+
+        client = RegistryClient(reg.host, tls=TLSConfig(ca_pem=reg.ca_pem))
+        images.push_tags(client, "org/tls", ["1.0.0"])
+        await imgenv.start()
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "ca"},
+            "stringData": {"ca.crt": reg.ca_pem.decode()},
+        }
+        await imgenv.client.create(SECRETS, body, imgenv.namespace)
+        image = f"{reg.host}/org/tls"
+        await imgenv.image_repository("untrusted", image, insecure=False)
+        await imgenv.condition(IMAGE_REPOSITORIES, "untrusted", "Ready", "False", "ReadOperationFailed")
+        await imgenv.image_repository("tls", image, insecure=False, certSecretRef={"name": "ca"})
+        repo = await imgenv.ready(IMAGE_REPOSITORIES, "tls")
+        assert repo["status"]["lastScanResult"]["tagCount"] == 1

@@ -248,13 +248,15 @@ def controller_args(component: str, opts: Options) -> list[str]:
         args += ["--storage-path=/data", "--storage-addr=:9090", f"--storage-adv-addr=source-controller.{svc}"]
     if component == "notification-controller":
         args += ["--notification-events-addr=:9090", "--receiver-addr=:9292"]
+    if component == "image-reflector-controller":
+        args.append("--storage-path=/data")  # the scanned tags, as Flux's image-reflector-controller keeps them
     return args
 
 
 def deployment(component: str, opts: Options) -> Obj:
     volumes = [{"name": "temp", "emptyDir": {}}]
     mounts = [{"name": "temp", "mountPath": "/tmp"}]
-    if component == "source-controller":
+    if component in ("source-controller", "image-reflector-controller"):
         volumes.insert(0, {"name": "data", "emptyDir": {}})
         mounts.insert(0, {"name": "data", "mountPath": "/data"})
     container: Obj = {
