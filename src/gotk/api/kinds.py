@@ -12,6 +12,7 @@ from gotk.api import (
     kustomize_v1,
     notification_v1,
     notification_v1beta3,
+    source_extensions_v1beta1,
     source_v1,
     source_v1_helm,
 )
@@ -155,6 +156,17 @@ _KINDS: tuple[KindInfo, ...] = (
         columns=(AGE, READY, STATUS, PrinterColumn(name="Source", type="string", json_path=".spec.sourceRef.name")),
         spec=source_v1.ExternalArtifactSpec,
         status=source_v1.ExternalArtifactStatus,
+    ),
+    _info(
+        source_extensions_v1beta1.GROUP,
+        source_extensions_v1beta1.VERSION,
+        "ArtifactGenerator",
+        plural="artifactgenerators",
+        short_names=("ag",),
+        category="fluxcd-sources",
+        columns=(AGE, READY, STATUS),
+        spec=source_extensions_v1beta1.ArtifactGeneratorSpec,
+        status=source_extensions_v1beta1.ArtifactGeneratorStatus,
     ),
     _info(
         kustomize_v1.GROUP,

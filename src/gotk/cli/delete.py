@@ -1,4 +1,5 @@
-"""`flux delete source git|oci|bucket|helm|chart NAME` and `flux delete kustomization|helmrelease NAME`.
+"""`flux delete source git|oci|bucket|helm|chart NAME`, `flux delete kustomization|helmrelease NAME` and
+`flux delete image repository|policy|update NAME`.
 
 As flux2's cmd/flux/delete.go: the object must exist, then flux asks `Are you sure you want to delete
 this <noun>` unless --silent (only `y` confirms; with no answer on stdin it aborts), and prints
@@ -51,5 +52,9 @@ for _noun in (
 ):
     source.add_command(_leaf(_noun))
 delete.add_command(source)
+image = AliasGroup("image", help="Delete image automation objects.")
+for _noun in kinds_cli.IMAGES:
+    image.add_command(_leaf(_noun))
+delete.add_command(image)
 delete.add_aliased(_leaf(kinds_cli.KUSTOMIZATION), kinds_cli.KUSTOMIZATION.aliases)
 delete.add_aliased(_leaf(kinds_cli.HELMRELEASE), kinds_cli.HELMRELEASE.aliases)

@@ -1,15 +1,18 @@
-"""`flux export source git|oci|bucket|helm|chart|external|all NAME|--all`, `flux export kustomization` and
-`flux export helmrelease`.
+"""`flux export source git|oci|bucket|helm|chart|external|all NAME|--all`, `flux export kustomization`,
+`flux export helmrelease` and `flux export image repository|policy|update`.
 
 Each object is printed as flux2's export adapters do (cmd/flux/export*.go): `---`, then apiVersion,
 kind, metadata (name, namespace, labels, annotations) and the spec in Go's form; no status and no
 server-set metadata (see `manifest`). `--with-credentials` adds the Secret named by spec.secretRef
 (its data and type). `export source all` is a gotk addition: every source kind, in `get sources all` order.
+The image kinds' specs are re-marshalled through their Go types down to nested fields (`GoType`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import click
 
@@ -34,8 +37,101 @@ SOURCE_NOUNS = (
 _WITH_SECRET = frozenset({"GitRepository", "OCIRepository", "Bucket", "HelmRepository"})
 
 
+@dataclass(frozen=True)
+class GoType:
+    """How a spec's Go type (all nested structs) marshals: JSON omitempty everywhere except `required`.
+
+    Struct pointers set to `{}` are printed; Go maps (`maps`, by field name) are dropped when empty and
+    kept verbatim otherwise; every other zero value (`""`, false, 0, `[]`) is dropped unless its dotted
+    path is in `required`, which also fills it in with that zero value when the parent is present."""
+
+    required: Mapping[str, Any] = field(default_factory=dict)
+    maps: frozenset[str] = frozenset()
+    durations: tuple[str, ...] = ("interval", "timeout")
+    """Top-level metav1.Duration fields, re-printed by Duration.String."""
+
+    def marshal(self, spec: Mapping[str, Any]) -> Obj:
+        shaped = dict(spec)
+        for key in self.durations:
+            if key in shaped:
+                shaped[key] = goflags.normalize_duration(shaped[key])
+        return self._struct(shaped, "")
+
+    def _struct(self, value: Mapping[str, Any], path: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            if key in self.maps:
+                if item:
+                    out[key] = item
+                continue
+            item = self._value(item, sub)
+            if sub in self.required or not (item is None or item in ("", False, 0) or item == []):
+                out[key] = item
+        for sub, zero in self.required.items():
+            parent, _, key = sub.rpartition(".")
+            if parent == path and out.get(key) is None:
+                out[key] = self._value(zero, sub)
+        return out
+
+    def _value(self, value: Any, path: str) -> Any:
+        if isinstance(value, Mapping):
+            return self._struct(value, path)
+        if isinstance(value, list):
+            return [self._value(item, path) for item in value]
+        return value
+
+
+# image-reflector-controller and image-automation-controller api/v1 (structs without omitempty are `{}`)
+IMAGE_TYPES: dict[str, GoType] = {
+    "ImageRepository": GoType(
+        required={
+            "interval": "0s",
+            "secretRef.name": "",
+            "proxySecretRef.name": "",
+            "certSecretRef.name": "",
+            "accessFrom.namespaceSelectors": [],
+        },
+        maps=frozenset({"matchLabels"}),
+    ),
+    "ImagePolicy": GoType(
+        required={
+            "imageRepositoryRef": {},
+            "imageRepositoryRef.name": "",
+            "policy": {},
+            "policy.semver.range": "",
+            "filterTags.pattern": "",
+            "filterTags.extract": "",
+        },
+        durations=("interval",),
+    ),
+    "ImageUpdateAutomation": GoType(
+        required={
+            "sourceRef": {},
+            "sourceRef.kind": "",
+            "sourceRef.name": "",
+            "interval": "0s",
+            "git.checkout.ref": {},
+            "git.commit": {},
+            "git.commit.author": {},
+            "git.commit.author.email": "",
+            "git.commit.signingKey.secretRef": {},
+            "git.commit.signingKey.secretRef.name": "",
+            "policySelector.matchExpressions.key": "",
+            "policySelector.matchExpressions.operator": "",
+        },
+        maps=frozenset({"matchLabels", "messageTemplateValues", "options"}),
+        durations=("interval",),
+    ),
+}
+
+
 def render(obj: Obj) -> str:
-    return manifest.render(manifest.export(obj))
+    exported = manifest.export(obj)
+    go_type = IMAGE_TYPES.get(text(obj.get("kind")))
+    if go_type is not None:
+        exported["spec"] = go_type.marshal(obj.get("spec") or {})
+    return manifest.render(exported)
 
 
 async def credentials(client: Client, obj: Obj) -> str:
@@ -106,3 +202,7 @@ source.add_command(_leaf(SOURCE_NOUNS, "all", source=True))
 export.add_command(source)
 export.add_aliased(_leaf((kinds_cli.KUSTOMIZATION,), "kustomization", source=False), kinds_cli.KUSTOMIZATION.aliases)
 export.add_aliased(_leaf((kinds_cli.HELMRELEASE,), "helmrelease", source=False), kinds_cli.HELMRELEASE.aliases)
+image = AliasGroup("image", help="Export image automation objects.")
+for _noun in kinds_cli.IMAGES:
+    image.add_command(_leaf((_noun,), _noun.name, source=False))
+export.add_command(image)

@@ -1,7 +1,8 @@
 """`flux get <noun> [name]`: print Flux objects and their Ready status as flux2 does.
 
 Nouns come from `kinds_cli`; `get sources all`, `get images all` and `get all` print one table per kind
-(names prefixed with the kind, empty kinds and missing CRDs skipped). Tables go to stdout, errors to stderr.
+(names prefixed with the kind, empty kinds and missing CRDs skipped, a NAME missing from a kind is a ✗ line).
+Tables go to stdout, errors to stderr.
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ async def get_many(client: Client, nouns: Sequence[Noun], query: Query) -> str:
             continue
         except ApiError as exc:
             output.failure(str(exc))
+            continue
+        if not items and query.name:  # flux logs get_one's error and goes on
+            output.failure(f"{noun.kind} object '{query.name}' not found in {query.scope} namespace")
             continue
         rows = rows_for(noun, items, query, with_kind=True)
         if rows:

@@ -157,7 +157,7 @@ async def install_objects(
     for line in await apply_objects(client, rest):
         click.echo(line, err=True)
     output.waiting("verifying installation")
-    if not await wait_deployments(client, opts.namespace, opts.components, deadline):
+    if not await wait_deployments(client, opts.namespace, opts.deployed, deadline):
         raise CommandError("install failed")
     output.success("install finished")
 

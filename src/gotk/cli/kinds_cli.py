@@ -170,7 +170,11 @@ def _receiver_cells(obj: Obj) -> list[str]:
 
 
 def _image_repository_cells(obj: Obj) -> list[str]:
-    return [local_rfc3339(dig(obj, "status", "lastScanResult", "scanTime")), suspended(obj), *status_and_message(obj)]
+    scan = dig(obj, "status", "lastScanResult")
+    last_scan = ""
+    if isinstance(scan, Mapping):  # scanTime has no omitempty: a scan without one is Go's zero time
+        last_scan = local_rfc3339(scan.get("scanTime")) or "0001-01-01T00:00:00Z"
+    return [last_scan, suspended(obj), *status_and_message(obj)]
 
 
 def _image_policy_cells(obj: Obj) -> list[str]:

@@ -180,6 +180,10 @@ class ImageRepositoryReconciler:
             client = await ociremote.registry_client(
                 req.client, req.namespace, req.spec, ref.registry, timeout=self.timeout(req.obj)
             )
+        except ociremote.UnsupportedProviderError as exc:  # cloud workload identity: refused, not retried
+            raise StallingError(
+                ic.AUTHENTICATION_FAILED, f"failed to configure authentication options: {exc}"
+            ) from None
         except ociremote.RemoteConfigError as exc:
             message = f"failed to configure authentication options: {exc}"
             raise GenericError(ic.AUTHENTICATION_FAILED, message) from None

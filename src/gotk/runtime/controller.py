@@ -74,6 +74,11 @@ class Controller:
         informer.add_handler(self._on_change)
 
     @property
+    def finalizer(self) -> str:
+        """The kind's finalizer: Flux's `finalizers.fluxcd.io`, unless the reconciler names its own."""
+        return str(getattr(self.reconciler, "finalizer", meta.FINALIZER))
+
+    @property
     def kind(self) -> str:
         return self.reconciler.resource.kind
 
@@ -144,7 +149,7 @@ class Controller:
             return
 
         if metadata.get("deletionTimestamp"):
-            if meta.FINALIZER in finalizers:
+            if self.finalizer in finalizers:
                 if not suspended:
                     await rec.finalize(req)
                 await self._remove_finalizer(obj, finalizers)
@@ -153,7 +158,7 @@ class Controller:
             self.queue.forget(key)
             return
 
-        if meta.FINALIZER not in finalizers:
+        if self.finalizer not in finalizers:
             await self._add_finalizer(obj, finalizers)
 
         if suspended:
@@ -206,7 +211,7 @@ class Controller:
     async def _let_go(self, req: Request[Any], finalizers: list[str]) -> None:
         """Undo what an earlier reconcile left on an object that is now static: artifacts, finalizer, status."""
         obj = req.obj
-        if meta.FINALIZER in finalizers:
+        if self.finalizer in finalizers:
             await self.reconciler.finalize(req)
             await self._remove_finalizer(obj, finalizers)
         leftover = {k for k in obj.get("status") or {} if k != "observedGeneration"}  # the CRD defaults that one
@@ -218,14 +223,14 @@ class Controller:
 
     async def _add_finalizer(self, obj: Obj, finalizers: list[str]) -> None:
         meta_ = obj["metadata"]
-        patch = {"metadata": {"finalizers": [*finalizers, meta.FINALIZER], "resourceVersion": meta_["resourceVersion"]}}
+        patch = {"metadata": {"finalizers": [*finalizers, self.finalizer], "resourceVersion": meta_["resourceVersion"]}}
         updated = await self.client.patch(self.reconciler.resource, meta_["name"], patch, meta_.get("namespace"))
         meta_["finalizers"] = updated["metadata"].get("finalizers")
         meta_["resourceVersion"] = updated["metadata"]["resourceVersion"]
 
     async def _remove_finalizer(self, obj: Obj, finalizers: list[str]) -> None:
         meta_ = obj["metadata"]
-        remaining = [f for f in finalizers if f != meta.FINALIZER]
+        remaining = [f for f in finalizers if f != self.finalizer]
         patch = {"metadata": {"finalizers": remaining or None}}
         try:
             await self.client.patch(self.reconciler.resource, meta_["name"], patch, meta_.get("namespace"))

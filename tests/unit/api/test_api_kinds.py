@@ -12,6 +12,12 @@ FLUX_KINDS = {
     "HelmChart": ("source.toolkit.fluxcd.io/v1", "helmcharts", ("hc",), "fluxcd-sources"),
     "Bucket": ("source.toolkit.fluxcd.io/v1", "buckets", (), "fluxcd-sources"),
     "ExternalArtifact": ("source.toolkit.fluxcd.io/v1", "externalartifacts", ("ea",), "fluxcd-sources"),
+    "ArtifactGenerator": (
+        "source.extensions.fluxcd.io/v1beta1",
+        "artifactgenerators",
+        ("ag",),
+        "fluxcd-sources",
+    ),
     "Kustomization": ("kustomize.toolkit.fluxcd.io/v1", "kustomizations", ("ks",), "fluxcd-appliers"),
     "HelmRelease": ("helm.toolkit.fluxcd.io/v2", "helmreleases", ("hr",), "fluxcd-appliers"),
     "Receiver": ("notification.toolkit.fluxcd.io/v1", "receivers", (), "fluxcd-notifications"),

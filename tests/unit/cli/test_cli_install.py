@@ -65,7 +65,8 @@ def test_only_kustomize_and_helm_get_cluster_admin() -> None:
     assert {s["name"] for s in admin["subjects"]} == {"kustomize-controller", "helm-controller"}
     source_rules = objs["ClusterRole/source-controller-flux-system"]["rules"]
     assert all("*" not in r["verbs"] for r in source_rules)
-    assert all(g in ("", "events.k8s.io", "source.toolkit.fluxcd.io") for r in source_rules for g in r["apiGroups"])
+    groups = ("", "events.k8s.io", "source.toolkit.fluxcd.io", "source.extensions.fluxcd.io")  # + source-watcher's
+    assert all(g in groups for r in source_rules for g in r["apiGroups"])
     assert {"apiGroups": [""], "resources": ["secrets", "configmaps", "serviceaccounts", "namespaces"],
             "verbs": ["get", "list", "watch"]} in source_rules  # fmt: skip
     binding = objs["ClusterRoleBinding/source-controller-flux-system"]
@@ -93,6 +94,19 @@ def test_source_controller_deployment() -> None:
     assert deploy["spec"]["template"]["metadata"]["labels"]["app"] == "source-controller"
     service = objects()["Service/source-controller"]
     assert service["spec"]["ports"] == [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]
+
+
+def test_source_watcher_is_served_by_the_source_controller() -> None:
+    docs = [d for d in yaml.safe_load_all(export("--components-extra=source-watcher")) if d]
+    names = {f"{d['kind']}/{d['metadata']['name']}" for d in docs}
+    assert "CustomResourceDefinition/artifactgenerators.source.extensions.fluxcd.io" in names
+    assert not any(n.startswith(("Deployment/source-watcher", "ServiceAccount/source-watcher")) for n in names)
+    role = next(
+        d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "source-controller-flux-system"
+    )
+    assert any("artifactgenerators" in r["resources"] for r in role["rules"])
+    refused = manifests.validate(("kustomize-controller", "source-watcher"), ("source", "kustomize"))
+    assert refused == "component source-watcher needs source-controller, whose controller runs it in gotk"
 
 
 def test_component_selection_and_flags() -> None:

@@ -19,7 +19,10 @@ from gotk.api import crdgen
 Obj = dict[str, Any]
 
 DEFAULT_COMPONENTS = ("source-controller", "kustomize-controller", "helm-controller", "notification-controller")
-EXTRA_COMPONENTS = ("image-reflector-controller", "image-automation-controller")
+EXTRA_COMPONENTS = ("image-reflector-controller", "image-automation-controller", "source-watcher")
+# components another component's Deployment serves: gotk's source controller runs the ArtifactGenerator (Flux's
+# source-watcher) beside the other sources, on the same artifact storage
+SERVED_BY = {"source-watcher": "source-controller"}
 # component -> the gotk controller it runs
 CONTROLLERS = {
     "source-controller": "source",
@@ -35,6 +38,7 @@ CRD_OWNERS = {
         ("GitRepository", "OCIRepository", "HelmRepository", "HelmChart", "Bucket", "ExternalArtifact"),
         "source-controller",
     ),
+    "ArtifactGenerator": "source-watcher",
     "Kustomization": "kustomize-controller",
     "HelmRelease": "helm-controller",
     **dict.fromkeys(("Receiver", "Alert", "Provider"), "notification-controller"),
@@ -70,6 +74,11 @@ class Options:
     cluster_domain: str = "cluster.local"
 
     @property
+    def deployed(self) -> tuple[str, ...]:
+        """The components that get a Deployment of their own (not those another one serves)."""
+        return tuple(c for c in self.components if c not in SERVED_BY)
+
+    @property
     def image(self) -> str:
         return f"{self.registry}/gotk:v{self.version}"
 
@@ -89,6 +98,10 @@ def validate(components: tuple[str, ...], built: Collection[str] | None = None) 
 
         built = installed_controllers()
     for component in components:
+        if component in SERVED_BY:
+            if SERVED_BY[component] not in components:
+                return f"component {component} needs {SERVED_BY[component]}, whose controller runs it in gotk"
+            continue
         if component not in CONTROLLERS:
             return f"component {component} is not available"
         if CONTROLLERS[component] not in built:
@@ -145,6 +158,10 @@ _COMMON_RULES = [
 _SOURCE_PLURALS = ["gitrepositories", "ocirepositories", "helmrepositories", "helmcharts", "buckets"]
 RULES: dict[str, list[Obj]] = {
     "source-controller": _own_kinds("source.toolkit.fluxcd.io", [*_SOURCE_PLURALS, "externalartifacts"]),
+    "source-watcher": [  # given to the source controller, which runs it
+        *_own_kinds("source.extensions.fluxcd.io", ["artifactgenerators"]),
+        _rule(["source.toolkit.fluxcd.io"], ["externalartifacts"], ["create", "update", "patch", "delete"]),
+    ],
     "kustomize-controller": [
         *_own_kinds("kustomize.toolkit.fluxcd.io", ["kustomizations"]),
         _rule(["source.toolkit.fluxcd.io"], ["*"], READ),
@@ -175,11 +192,12 @@ def rbac(opts: Options) -> list[Obj]:
     """A ServiceAccount, ClusterRole and binding per controller, the leader-election Role, flux-edit/view."""
     ns = opts.namespace
     out: list[Obj] = []
-    subjects = [_subject(c, ns) for c in opts.components]
-    for component in opts.components:
+    subjects = [_subject(c, ns) for c in opts.deployed]
+    for component in opts.deployed:
         name = f"{component}-{ns}"
         out.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(component, opts, component)})
-        out.append(_cluster_role(name, opts, component, [*RULES[component], *_COMMON_RULES]))
+        served = [r for c, by in SERVED_BY.items() if by == component and c in opts.components for r in RULES[c]]
+        out.append(_cluster_role(name, opts, component, [*RULES[component], *served, *_COMMON_RULES]))
         binding = _binding("ClusterRoleBinding", name, opts, component, ("ClusterRole", name))
         out.append({**binding, "subjects": [_subject(component, ns)]})
     admins = [s for s in subjects if s["name"] in CLUSTER_ADMIN]
@@ -358,7 +376,7 @@ def _order(obj: Obj) -> tuple[int, str, str, str]:
 def generate(opts: Options) -> list[Obj]:
     """Every object of the installation, in apply order."""
     objects = [namespace(opts), *crds(opts), *rbac(opts), *services(opts)]
-    objects += [deployment(c, opts) for c in opts.components]
+    objects += [deployment(c, opts) for c in opts.deployed]
     if opts.network_policy:
         objects += network_policies(opts)
     return sorted(objects, key=_order)

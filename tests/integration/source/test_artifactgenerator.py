@@ -1,0 +1,244 @@
+"""ArtifactGenerator on the real control plane, in the layout of Flux's reference fleet
+(fluxcd/flux2-kustomize-helm-example's staging cluster): a GitRepository `flux-system`, an ArtifactGenerator
+splitting `infrastructure/` and `apps/` into two ExternalArtifacts, Kustomizations on them (the apps one
+installing a HelmRelease from a Helm repository on 127.0.0.1), and a commit flowing through to the cluster
+while the untouched artifact keeps its revision."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gotk.helm import controller as helm_controller
+from gotk.kube import config
+from gotk.kube.client import Client
+from gotk.kube.resources import (
+    ARTIFACTGENERATORS,
+    CONFIGMAPS,
+    EXTERNALARTIFACTS,
+    GITREPOSITORIES,
+    HELMRELEASES,
+    KUSTOMIZATIONS,
+)
+from gotk.kustomize import controller as kustomize_controller
+from gotk.local import gitrepos
+from gotk.runtime import conditions
+from gotk.runtime.manager import Manager, ManagerOptions
+from gotk.runtime.settings import Settings
+from gotk.source import controller as source_controller
+from gotk.testing import helm
+from gotk.testing.chartrepo import ChartRepoServer
+from gotk.testing.gitserver import GitHttpServer
+from gotk.testing.waiting import eventually
+
+Obj = dict[str, Any]
+
+
+def fleet(ns: str, chart_url: str, greeting: str = "staging") -> dict[str, str]:
+    """The monorepo, in flux2-kustomize-helm-example's layout (pointed at local servers, in namespace `ns`)."""
+    return {
+        "apps/base/podinfo/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources:\n  - repository.yaml\n  - release.yaml\n",
+        "apps/base/podinfo/repository.yaml": f"apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\n"
+        f"metadata:\n  name: podinfo\n  namespace: {ns}\nspec:\n  interval: 5m\n  url: {chart_url}\n",
+        "apps/base/podinfo/release.yaml": f"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
+        f"  name: podinfo\n  namespace: {ns}\nspec:\n  interval: 50m\n  chart:\n    spec:\n      chart: podinfo\n"
+        "      version: '6.x'\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n"
+        "  values:\n    greeting: base\n",
+        "apps/staging/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\nresources:\n  - ../base/podinfo\n"
+        "patches:\n  - path: podinfo-values.yaml\n    target:\n      kind: HelmRelease\n",
+        "apps/staging/podinfo-values.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
+        f"  name: podinfo\n  namespace: {ns}\nspec:\n  values:\n    greeting: {greeting}\n",
+        "infrastructure/controllers/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\nresources:\n  - controllers.yaml\n",
+        "infrastructure/controllers/controllers.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        f"  name: infra-controllers\n  namespace: {ns}\ndata:\n  tier: controllers\n",
+        "infrastructure/configs/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\nresources:\n  - configs.yaml\n",
+        "infrastructure/configs/configs.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: infra-configs\n"
+        f"  namespace: {ns}\ndata:\n  tier: configs\n",
+        "README.md": "the fleet\n",
+    }
+
+
+def generator(ns: str) -> Obj:
+    return {
+        "apiVersion": "source.extensions.fluxcd.io/v1beta1",
+        "kind": "ArtifactGenerator",
+        "metadata": {"name": "flux-system", "namespace": ns},
+        "spec": {
+            "sources": [{"alias": "monorepo", "kind": "GitRepository", "name": "flux-system"}],
+            "artifacts": [
+                {
+                    "name": "infrastructure",
+                    "originRevision": "@monorepo",
+                    "copy": [{"from": "@monorepo/infrastructure/**", "to": "@artifact/"}],
+                },
+                {
+                    "name": "apps",
+                    "originRevision": "@monorepo",
+                    "copy": [
+                        {"from": "@monorepo/apps/base/**", "to": "@artifact/base/"},
+                        {"from": "@monorepo/apps/staging/**", "to": "@artifact/staging/"},
+                    ],
+                },
+            ],
+        },
+    }
+
+
+def kustomization(ns: str, name: str, artifact: str, path: str, depends: str | None = None) -> Obj:
+    spec: Obj = {
+        "interval": "1h",
+        "retryInterval": "2s",
+        "timeout": "1m",
+        "sourceRef": {"kind": "ExternalArtifact", "name": artifact},
+        "path": path,
+        "prune": True,
+        "wait": True,
+    }
+    if depends:
+        spec["dependsOn"] = [{"name": depends}]
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
+
+
+@pytest.fixture
+async def client(cluster: Any) -> AsyncIterator[Client]:
+    async with Client(config.load(cluster.kubeconfig)) as c:
+        yield c
+
+
+async def _ready(client: Client, res: Any, name: str, ns: str, timeout: float = 90) -> Obj:
+    out: Obj = {}
+
+    async def check() -> bool:
+        obj = await client.get(res, name, ns)
+        current = (conditions.get(obj, "Ready") or {}).get("observedGeneration") == obj["metadata"].get("generation")
+        if current and conditions.is_ready(obj):
+            out.update(obj)
+            return True
+        return False
+
+    try:
+        await eventually(check, timeout, f"{res.kind} {name} Ready")
+    except AssertionError as exc:
+        obj = await client.get(res, name, ns)
+        raise AssertionError(f"{exc}: {obj.get('status')}") from None
+    return out
+
+
+async def test_reference_fleet_end_to_end(client: Client, namespace: str, tmp_path: Path) -> None:
+    ns = namespace
+    (tmp_path / "charts").mkdir()
+    chart = helm.write_chart(tmp_path / "src", "podinfo", "6.1.0", values={"greeting": "hello"})
+    helm.package(chart, tmp_path / "charts")
+    helm.repo_index(tmp_path / "charts")
+    (tmp_path / "git").mkdir()
+    with ChartRepoServer(tmp_path / "charts") as charts, GitHttpServer(tmp_path / "git") as git:
+        bare = gitrepos.make_repo(git.root, "fleet.git", fleet(ns, charts.url))
+        manager = Manager(client, ManagerOptions(watch_namespace=ns, concurrent=4, graceful_shutdown_timeout=5.0))
+        settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0)
+        await source_controller.register(manager, settings)
+        await kustomize_controller.register(manager, settings)
+        await helm_controller.register(manager, settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(manager.run(stop))
+        try:
+            repo = {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": "flux-system", "namespace": ns},
+                "spec": {"url": git.url_for("fleet.git"), "interval": "1m", "ref": {"branch": "main"}},
+            }
+            await client.create(GITREPOSITORIES, repo, ns)
+            await client.create(ARTIFACTGENERATORS, generator(ns), ns)
+            for body in (
+                kustomization(ns, "infra-controllers", "infrastructure", "./controllers"),
+                kustomization(ns, "infra-configs", "infrastructure", "./configs", depends="infra-controllers"),
+                kustomization(ns, "apps", "apps", "./staging", depends="infra-configs"),
+            ):
+                await client.create(KUSTOMIZATIONS, body, ns)
+
+            gen = await _ready(client, ARTIFACTGENERATORS, "flux-system", ns)
+            assert (conditions.get(gen, "Ready") or {})[
+                "message"
+            ] == "reconciliation succeeded, generated 2 artifact(s)"
+            assert [r["name"] for r in gen["status"]["inventory"]] == ["infrastructure", "apps"]
+            infra = await client.get(EXTERNALARTIFACTS, "infrastructure", ns)
+            head = gitrepos.head(bare) if hasattr(gitrepos, "head") else None
+            artifact = infra["status"]["artifact"]
+            assert artifact["revision"].startswith("latest@sha256:")
+            origin = artifact["metadata"]["org.opencontainers.image.revision"]
+            assert origin.startswith("main@sha1:") and (head is None or origin.endswith(head))
+            assert infra["spec"]["sourceRef"] == {
+                "apiVersion": "source.extensions.fluxcd.io/v1beta1",
+                "kind": "ArtifactGenerator",
+                "name": "flux-system",
+                "namespace": ns,
+            }
+            assert infra["metadata"]["labels"]["source.extensions.fluxcd.io/generator"] == gen["metadata"]["uid"]
+            assert infra["metadata"]["ownerReferences"][0]["uid"] == gen["metadata"]["uid"]
+
+            await _ready(client, KUSTOMIZATIONS, "apps", ns, timeout=120)
+            release = await _ready(client, HELMRELEASES, "podinfo", ns, timeout=60)
+            assert release["status"]["history"][0]["chartVersion"] == "6.1.0"
+            values = await client.get(CONFIGMAPS, "podinfo-podinfo", ns)
+            assert values["data"]["greeting"] == "staging"
+            assert (await client.get(CONFIGMAPS, "infra-configs", ns))["data"] == {"tier": "configs"}
+
+            # a commit under apps/ flows through the generator to the cluster; infrastructure keeps its revision
+            infra_revision = artifact["revision"]
+            apps_before = (await client.get(EXTERNALARTIFACTS, "apps", ns))["status"]["artifact"]["revision"]
+            gitrepos.commit(
+                bare,
+                {
+                    "apps/staging/podinfo-values.yaml": fleet(ns, charts.url, "staging-2")[
+                        "apps/staging/podinfo-values.yaml"
+                    ]
+                },
+                "values",
+            )
+            await client.patch(
+                GITREPOSITORIES,
+                "flux-system",
+                {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}},
+                ns,
+            )
+
+            async def upgraded() -> bool:
+                cm = await client.get(CONFIGMAPS, "podinfo-podinfo", ns)
+                return bool(cm["data"]["greeting"] == "staging-2")
+
+            await eventually(upgraded, 120, "the new values in the cluster")
+            apps_after = (await client.get(EXTERNALARTIFACTS, "apps", ns))["status"]["artifact"]["revision"]
+            assert apps_after != apps_before
+            infra_after = await client.get(EXTERNALARTIFACTS, "infrastructure", ns)
+            assert infra_after["status"]["artifact"]["revision"] == infra_revision
+            ks = await client.get(KUSTOMIZATIONS, "infra-configs", ns)
+            assert ks["status"]["lastAppliedRevision"] == infra_revision
+
+            # an artifact the generator no longer produces is garbage-collected
+            patch = {"spec": {"artifacts": [generator(ns)["spec"]["artifacts"][1]]}}
+            await client.patch(KUSTOMIZATIONS, "infra-configs", {"spec": {"suspend": True}}, ns)
+            await client.patch(KUSTOMIZATIONS, "infra-controllers", {"spec": {"suspend": True}}, ns)
+            await client.patch(ARTIFACTGENERATORS, "flux-system", patch, ns)
+
+            async def collected() -> bool:
+                return await client.get_or_none(EXTERNALARTIFACTS, "infrastructure", ns) is None
+
+            await eventually(collected, 60, "ExternalArtifact infrastructure deleted")
+            gen = await _ready(client, ARTIFACTGENERATORS, "flux-system", ns)
+            assert [r["name"] for r in gen["status"]["inventory"]] == ["apps"]
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
