@@ -242,3 +242,142 @@ async def test_reference_fleet_end_to_end(client: Client, namespace: str, tmp_pa
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
+
+
+async def test_composed_chart_through_chart_ref(client: Client, namespace: str, tmp_path: Path) -> None:
+    """A chart from a HelmChart with production values merged in from Git, released by a HelmRelease whose
+    chartRef is the generated ExternalArtifact; pathPattern splits the same repository per app and env."""
+    ns = namespace
+    (tmp_path / "charts").mkdir()
+    chart = helm.write_chart(tmp_path / "src", "podinfo", "6.2.0", values={"greeting": "hello", "replicas": "1"})
+    helm.package(chart, tmp_path / "charts")
+    helm.repo_index(tmp_path / "charts")
+    (tmp_path / "git").mkdir()
+    files = {
+        "values-prod.yaml": "greeting: prod\n",
+        "apps/Web/envs/prod/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-prod\n",
+        "apps/Web/envs/dev/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-dev\n",
+        "apps/api/envs/prod/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-prod\n",
+    }
+    with ChartRepoServer(tmp_path / "charts") as charts, GitHttpServer(tmp_path / "git") as git:
+        bare = gitrepos.make_repo(git.root, "values.git", files)
+        manager = Manager(client, ManagerOptions(watch_namespace=ns, concurrent=4, graceful_shutdown_timeout=5.0))
+        settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0)
+        await source_controller.register(manager, settings)
+        await helm_controller.register(manager, settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(manager.run(stop))
+        try:
+            from gotk.kube.resources import HELMCHARTS, HELMREPOSITORIES
+
+            await client.create(
+                HELMREPOSITORIES,
+                {
+                    "apiVersion": "source.toolkit.fluxcd.io/v1",
+                    "kind": "HelmRepository",
+                    "metadata": {"name": "charts"},
+                    "spec": {"interval": "5m", "url": charts.url},
+                },
+                ns,
+            )
+            await client.create(
+                HELMCHARTS,
+                {
+                    "apiVersion": "source.toolkit.fluxcd.io/v1",
+                    "kind": "HelmChart",
+                    "metadata": {"name": "podinfo"},
+                    "spec": {
+                        "interval": "5m",
+                        "chart": "podinfo",
+                        "version": "6.x",
+                        "sourceRef": {"kind": "HelmRepository", "name": "charts"},
+                    },
+                },
+                ns,
+            )
+            repo = {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": "values"},
+                "spec": {"url": git.url_for("values.git"), "interval": "1m", "ref": {"branch": "main"}},
+            }
+            await client.create(GITREPOSITORIES, repo, ns)
+            composite = {
+                "apiVersion": "source.extensions.fluxcd.io/v1beta1",
+                "kind": "ArtifactGenerator",
+                "metadata": {"name": "podinfo"},
+                "spec": {
+                    "sources": [
+                        {"alias": "chart", "kind": "HelmChart", "name": "podinfo"},
+                        {"alias": "repo", "kind": "GitRepository", "name": "values"},
+                    ],
+                    "artifacts": [
+                        {
+                            "name": "podinfo-composite",
+                            "originRevision": "@chart",
+                            "copy": [
+                                {"from": "@chart/", "to": "@artifact/"},
+                                {
+                                    "from": "@repo/values-prod.yaml",
+                                    "to": "@artifact/podinfo/values.yaml",
+                                    "strategy": "Merge",
+                                },
+                            ],
+                        }
+                    ],
+                },
+            }
+            await client.create(ARTIFACTGENERATORS, composite, ns)
+            split = {
+                "apiVersion": "source.extensions.fluxcd.io/v1beta1",
+                "kind": "ArtifactGenerator",
+                "metadata": {"name": "split"},
+                "spec": {
+                    "sources": [{"alias": "repo", "kind": "GitRepository", "name": "values"}],
+                    "pathPattern": "@repo/apps/{app}/envs/{env}",
+                    "artifacts": [
+                        {
+                            "name": "{app}-{env}",
+                            "copy": [{"from": "@repo/apps/{app}/envs/{env}/**", "to": "@artifact/"}],
+                        }
+                    ],
+                },
+            }
+            await client.create(ARTIFACTGENERATORS, split, ns)
+            release = {
+                "apiVersion": "helm.toolkit.fluxcd.io/v2",
+                "kind": "HelmRelease",
+                "metadata": {"name": "podinfo"},
+                "spec": {"interval": "10m", "chartRef": {"kind": "ExternalArtifact", "name": "podinfo-composite"}},
+            }
+            await client.create(HELMRELEASES, release, ns)
+            hr = await _ready(client, HELMRELEASES, "podinfo", ns, timeout=90)
+            assert hr["status"]["history"][0]["chartVersion"].startswith("6.2.0")
+            values = (await client.get(CONFIGMAPS, "podinfo-podinfo", ns))["data"]
+            assert values["greeting"] == "prod" and values["replicas"] == "1"  # merged, not replaced
+            ea = await client.get(EXTERNALARTIFACTS, "podinfo-composite", ns)
+            assert ea["status"]["artifact"]["metadata"]["org.opencontainers.image.revision"] == "6.2.0"
+
+            gen = await _ready(client, ARTIFACTGENERATORS, "split", ns)
+            assert sorted(r["name"] for r in gen["status"]["inventory"]) == ["api-prod", "web-dev", "web-prod"]
+            web = await client.get(EXTERNALARTIFACTS, "web-prod", ns)
+            assert web["metadata"]["labels"]["app"] == "web" and web["metadata"]["labels"]["env"] == "prod"
+
+            # two directories that differ only in case collide: the generator stalls, naming both
+            gitrepos.commit(bare, {"apps/web/envs/prod/cm.yaml": files["apps/Web/envs/prod/cm.yaml"]}, "collide")
+            await client.patch(
+                GITREPOSITORIES, "values", {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}}, ns
+            )
+
+            async def stalled() -> bool:
+                obj = await client.get(ARTIFACTGENERATORS, "split", ns)
+                return conditions.is_stalled(obj)
+
+            await eventually(stalled, 60, "ArtifactGenerator split stalled")
+            obj = await client.get(ARTIFACTGENERATORS, "split", ns)
+            message = (conditions.get(obj, "Ready") or {})["message"]
+            assert "both resolve to artifact name 'web-prod'" in message, message
+            assert await client.get_or_none(EXTERNALARTIFACTS, "web-prod", ns) is not None  # nothing lost
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
