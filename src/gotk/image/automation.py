@@ -358,8 +358,8 @@ class ImageUpdateAutomationReconciler:
             req.log.warning("marker names no selected ImagePolicy with a latest image, left as it is: %s", missing)
         for problem in result.problem_files:
             req.log.info("file skipped, not YAML: %s", problem)
+        await self._note_missing(req, result, ws.checkout.revision)
         if not result.file_changes:
-            await self._note_missing(req, result, ws.checkout.revision)
             self._observe(req, ws.checkout.revision)
             return None
         commit = (req.spec.get("git") or {}).get("commit") or {}
@@ -413,5 +413,5 @@ class ImageUpdateAutomationReconciler:
         )
         if result.missing and fresh:
             listed = ", ".join(result.missing)
-            message = f"no change: markers name no selected ImagePolicy with a latest image ({listed})"
+            message = f"left as they are: markers name no selected ImagePolicy with a latest image ({listed})"
             await req.recorder.emit(req.obj, events.NORMAL, meta.SUCCEEDED, message)
