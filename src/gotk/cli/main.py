@@ -35,6 +35,14 @@ COMMANDS: list[tuple[str, str]] = [
     ("gotk.cli.diff", "diff"),
     ("gotk.cli.tree", "tree"),
     ("gotk.cli.debug", "debug"),
+    ("gotk.cli.bootstrap", "bootstrap"),
+    ("gotk.cli.uninstall", "uninstall"),
+    ("gotk.cli.events", "events"),
+    ("gotk.cli.logs", "logs"),
+    ("gotk.cli.stats", "stats"),
+    ("gotk.cli.trace", "trace"),
+    ("gotk.cli.envsubst", "envsubst"),
+    ("gotk.cli.completion", "completion"),
 ]
 
 

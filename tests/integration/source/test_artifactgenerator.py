@@ -376,7 +376,7 @@ async def test_composed_chart_through_chart_ref(client: Client, namespace: str, 
             await eventually(stalled, 60, "ArtifactGenerator split stalled")
             obj = await client.get(ARTIFACTGENERATORS, "split", ns)
             message = (conditions.get(obj, "Ready") or {})["message"]
-            assert "both resolve to artifact name 'web-prod'" in message, message
+            assert 'both resolve to artifact name "web-prod"' in message, message
             assert await client.get_or_none(EXTERNALARTIFACTS, "web-prod", ns) is not None  # nothing lost
         finally:
             stop.set()

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tarfile
+import tempfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from gotk.runtime import artifacts
 __all__ = ["BuildError", "CopyOp", "apply_copies", "content_hash", "doublestar_match", "go_match"]
 
 _TARBALLS: Final = (".tar.gz", ".tgz")
-_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class BuildError(ValueError):
@@ -64,6 +64,8 @@ def _class(pattern: str, i: int, negations: str) -> tuple[str, int]:
     if j < len(pattern) and pattern[j] in negations:
         out += "^"
         j += 1
+    if j < len(pattern) and pattern[j] == "]":
+        raise BuildError(f"syntax error in pattern '{pattern}'")  # `[]…]` is a bad pattern in Go and doublestar
     first = True
     while j < len(pattern) and (pattern[j] != "]" or first):
         ch = pattern[j]
@@ -79,6 +81,34 @@ def _class(pattern: str, i: int, negations: str) -> tuple[str, int]:
     return out + "]", j + 1
 
 
+def _go_class(pattern: str, i: int) -> tuple[str, int]:
+    """A `[...]` class at `i` with Go's `path.Match` rules (`]` or `-` unescaped as a bound is a bad pattern)."""
+    j, out, ranges = i + 1, "[", 0
+    if j < len(pattern) and pattern[j] == "^":
+        out, j = "[^", j + 1
+
+    def bound(k: int) -> tuple[str, int]:
+        if k >= len(pattern) or pattern[k] in "-]":
+            raise BuildError(f"syntax error in pattern '{pattern}'")
+        if pattern[k] == "\\":
+            if k + 1 >= len(pattern):
+                raise BuildError(f"syntax error in pattern '{pattern}'")
+            return pattern[k + 1], k + 2
+        return pattern[k], k + 1
+
+    while True:
+        if j < len(pattern) and pattern[j] == "]" and ranges > 0:
+            return out + "]", j + 1
+        lo, j = bound(j)
+        hi = lo
+        if j < len(pattern) and pattern[j] == "-":
+            hi, j = bound(j + 1)
+            if hi < lo:
+                raise BuildError(f"syntax error in pattern '{pattern}'")
+        out += re.escape(lo) + ("-" + re.escape(hi) if hi != lo else "")
+        ranges += 1
+
+
 def _segment(pattern: str, *, negations: str, braces: bool) -> str:
     out, i = "", 0
     while i < len(pattern):
@@ -88,7 +118,7 @@ def _segment(pattern: str, *, negations: str, braces: bool) -> str:
         elif ch == "?":
             out += "[^/]"
         elif ch == "[":
-            cls, i = _class(pattern, i, negations)
+            cls, i = _go_class(pattern, i) if negations == "^" else _class(pattern, i, negations)
             out += cls
             continue
         elif ch == "\\" and i + 1 < len(pattern):
@@ -108,12 +138,25 @@ def _segment(pattern: str, *, negations: str, braces: bool) -> str:
 
 
 def go_match(pattern: str, name: str) -> bool:
-    """Go's `path.Match` for one name (no `/` in either)."""
-    return re.fullmatch(_segment(pattern, negations="^", braces=False), name) is not None
+    """Go's `path.Match` for one name (no `/` in either); a bad pattern matches nothing, as in Go."""
+    try:
+        return re.fullmatch(_segment(pattern, negations="^", braces=False), name) is not None
+    except BuildError:
+        return False
+
+
+def _check_go_pattern(pattern: str) -> None:
+    """Raise BuildError for a pattern Go's `fs.Glob` refuses, before any directory is read."""
+    for part in pattern.split("/"):
+        _segment(part, negations="^", braces=False)
 
 
 def _doublestar_regex(pattern: str) -> re.Pattern[str]:
-    segments = pattern.split("/")
+    segments: list[str] = []
+    for seg in pattern.split("/"):
+        if seg == "**" and segments and segments[-1] == "**":
+            continue  # `**/**` is one `**`
+        segments.append(seg)
     out, need_slash = "", False
     for i, seg in enumerate(segments):
         last = i == len(segments) - 1
@@ -129,12 +172,56 @@ def _doublestar_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
+def _expand_braces(pattern: str) -> list[str]:
+    """`{a,b}` alternatives expanded (nested ones too, `/` allowed inside), as doublestar reads them."""
+    start, i = -1, 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "{":
+            start = i
+            break
+        i += 1
+    if start < 0:
+        return [pattern]
+    depth, parts, last, escaped = 0, [], start + 1, False
+    for i in range(start, len(pattern)):
+        ch = pattern[i]
+        if escaped:
+            escaped = False
+            continue
+        if ch == "\\":
+            escaped = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                parts.append(pattern[last:i])
+                head, tail = pattern[:start], pattern[i + 1 :]
+                return [e for part in parts for e in _expand_braces(head + part + tail)]
+        elif ch == "," and depth == 1:
+            parts.append(pattern[last:i])
+            last = i + 1
+    raise BuildError(f"syntax error in pattern '{pattern}'")
+
+
 def doublestar_match(pattern: str, path: str) -> bool:
     """doublestar's `Match`: `**` is any number of directories, `{a,b}` alternatives, `[!x]` negation."""
     try:
-        return _doublestar_regex(pattern).fullmatch(path) is not None
-    except (BuildError, re.error):
+        expanded = _expand_braces(pattern)
+    except BuildError:
         return False
+    for candidate in expanded:
+        if candidate.endswith("/**/"):
+            candidate = candidate[:-1]
+        try:
+            if _doublestar_regex(candidate).fullmatch(path) is not None:
+                return True
+        except (BuildError, re.error):
+            return False
+    return False
 
 
 def _has_meta(text: str) -> bool:
@@ -163,14 +250,14 @@ def go_glob(root: Path, pattern: str) -> list[str]:
 
 def doublestar_glob(root: Path, pattern: str) -> list[str]:
     """doublestar's `Glob` over `root` (every path, files and directories, the pattern matches)."""
-    regex = _doublestar_regex(pattern)
+    _expand_braces(pattern)  # a malformed pattern is refused before anything is read
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         for name in sorted([*dirnames, *filenames]):
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            if regex.fullmatch(rel):
+            if doublestar_match(pattern, rel):
                 found.append(rel)
     return sorted(found)
 
@@ -222,10 +309,32 @@ def _inside(root: Path, rel: str) -> Path:
     return target
 
 
+class _ValuesLoader(goyaml.CLoader):
+    """go-yaml v2's scalars (`y` is true, `1:20` a sexagesimal string) with map keys kept as written, as
+    sigs.k8s.io/yaml's YAML-to-JSON conversion leaves them."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = (
+                key_node.value if isinstance(key_node, yaml.ScalarNode) else self.construct_object(key_node, deep=True)
+            )
+            out[key] = self.construct_object(value_node, deep=deep)
+        return out
+
+
+def _construct_map(loader: _ValuesLoader, node: yaml.Node) -> dict[Any, Any]:
+    assert isinstance(node, yaml.MappingNode)
+    return loader.construct_mapping(node, deep=True)
+
+
+_ValuesLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
-        for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
+        for doc in yaml.load_all(path.read_text(), Loader=_ValuesLoader):  # as sigs.k8s.io/yaml reads it
             if doc is None:
                 continue
             if not isinstance(doc, dict):
@@ -267,20 +376,20 @@ def _copy_tree(op: CopyOp, src_root: Path, src_rel: str, dest: Path, exclude_bas
         rel_dir = Path(dirpath).relative_to(src_root).as_posix()
         keep = []
         for d in sorted(dirnames):
-            rel = f"{rel_dir}/{d}"
+            rel = d if rel_dir == "." else f"{rel_dir}/{d}"
             if should_exclude(rel, exclude_base, op.exclude):
                 continue
-            (dest / Path(rel).relative_to(src_rel)).mkdir(parents=True, exist_ok=True)
+            (dest / os.path.relpath(rel, src_rel)).mkdir(parents=True, exist_ok=True)
             keep.append(d)
         dirnames[:] = keep
         for f in sorted(filenames):
-            rel = f"{rel_dir}/{f}"
+            rel = f if rel_dir == "." else f"{rel_dir}/{f}"
             if should_exclude(rel, exclude_base, op.exclude):
                 continue
             path = src_root / rel
             if path.is_symlink() and not path.resolve().is_relative_to(src_root.resolve()):
                 raise BuildError(f"path '{rel}' escapes from parent")
-            _copy_file(CopyOp(op.from_, op.to), path, dest / Path(rel).relative_to(src_rel))
+            _copy_file(CopyOp(op.from_, op.to), path, dest / os.path.relpath(rel, src_rel))
 
 
 def _copy_entry(op: CopyOp, src_root: Path, rel: str, dest: Path, exclude_base: str) -> None:
@@ -291,11 +400,16 @@ def _copy_entry(op: CopyOp, src_root: Path, rel: str, dest: Path, exclude_base: 
 
 
 def _extract(src: Path, dest: Path) -> None:
+    """Extract a tarball over `dest`, beside and over what it holds (safely: into a fresh directory first)."""
     dest.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest.parent))
     try:
-        artifacts.safe_extract(src, dest, max_size=None)
+        artifacts.safe_extract(src, fresh / "x", max_size=None)
+        shutil.copytree(fresh / "x", dest, dirs_exist_ok=True, symlinks=True)
     except (artifacts.ArtifactError, OSError, tarfile.TarError) as exc:
         raise BuildError(f"failed to extract tarball '{src.name}': {exc}") from None
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
 
 
 def _is_tarball(path: str) -> bool:
@@ -303,7 +417,9 @@ def _is_tarball(path: str) -> bool:
 
 
 def _apply(op: CopyOp, sources: Mapping[str, Path], staging: Path) -> None:
-    if not op.from_.startswith("@") or "/" not in op.from_:
+    if not op.from_.startswith("@"):
+        raise BuildError(f"invalid copy source '{op.from_}': source must start with '@'")
+    if "/" not in op.from_:
         raise BuildError(f"invalid copy source '{op.from_}': source format must be '@alias/pattern'")
     alias, pattern = op.from_[1:].split("/", 1)
     if not op.to.startswith("@artifact/"):
@@ -322,6 +438,8 @@ def _apply(op: CopyOp, sources: Mapping[str, Path], staging: Path) -> None:
         _apply_single(op, root, os.path.normpath(pattern) if pattern else ".", staging, dest_rel, dest_dir)
         return
     try:
+        if op.strategy != "Extract":
+            _check_go_pattern(pattern)
         matches = doublestar_glob(root, pattern) if op.strategy == "Extract" else go_glob(root, pattern)
     except BuildError as exc:
         raise BuildError(f"invalid glob pattern '{pattern}': {exc}") from None
@@ -367,7 +485,10 @@ def _apply_single(op: CopyOp, root: Path, src_rel: str, staging: Path, dest_rel:
 
 def apply_copies(ops: Sequence[CopyOp], sources: Mapping[str, Path], staging: Path) -> None:
     """Apply the copy operations in order into `staging`; raises BuildError naming the failing one."""
-    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"failed to create staging dir: {exc}") from None
     for op in ops:
         try:
             _apply(op, sources, staging)

@@ -5,6 +5,7 @@ captures as found), with Flux's checks: capture names, label values, object name
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,9 +13,16 @@ from typing import Any, Final
 
 __all__ = ["ArtifactRequest", "PatternError", "expand", "render"]
 
-_CAPTURE_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL_VALUE: Final = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_DNS_SUBDOMAIN: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+def _q(text: str) -> str:
+    """Go's `%q` for the messages (double quotes, escapes)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+_CAPTURE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LABEL_NAME: Final = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_LABEL_VALUE: Final = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_DNS_SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 class PatternError(ValueError):
@@ -45,23 +53,25 @@ def _check_captures(pattern: str, text: str) -> None:
             end = text.find("}", i + 1)
             if end < 0:
                 raise PatternError(
-                    f"pathPattern {pattern!r}: invalid capture starting at offset {i}: missing closing brace"
+                    f"pathPattern {_q(pattern)}: invalid capture starting at offset {i}: missing closing brace"
                 )
             name = text[i + 1 : end]
             if not name:
-                raise PatternError(f"pathPattern {pattern!r}: empty capture variable")
-            if not _CAPTURE_NAME.match(name):
+                raise PatternError(f"pathPattern {_q(pattern)}: empty capture variable")
+            if not _CAPTURE_NAME.fullmatch(name):
                 raise PatternError(
-                    f"pathPattern {pattern!r}: capture variable {name!r} must be a valid capture name matching "
+                    f"pathPattern {_q(pattern)}: capture variable {_q(name)} must be a valid capture name matching "
                     "[A-Za-z_][A-Za-z0-9_]*"
                 )
             if name in seen:
-                raise PatternError(f"pathPattern {pattern!r}: duplicate capture variable {name!r}")
+                raise PatternError(f"pathPattern {_q(pattern)}: duplicate capture variable {_q(name)}")
             seen.add(name)
             i = end + 1
             continue
         if text[i] == "}":
-            raise PatternError(f"pathPattern {pattern!r}: invalid capture ending at offset {i}: missing opening brace")
+            raise PatternError(
+                f"pathPattern {_q(pattern)}: invalid capture ending at offset {i}: missing opening brace"
+            )
         i += 1
 
 
@@ -74,20 +84,27 @@ def render(template: str, values: Mapping[str, str]) -> str:
             end = template.find("}", i + 1)
             if end < 0:
                 raise PatternError(
-                    f"invalid template {template!r}: capture starting at offset {i} is missing closing brace"
+                    f"invalid template {_q(template)}: capture starting at offset {i} is missing closing brace"
                 )
             name = template[i + 1 : end]
-            if not name or not _CAPTURE_NAME.match(name):
-                raise PatternError(f"invalid template {template!r}: capture variable {name!r} is not valid")
+            if not name:
+                raise PatternError(f"invalid template {_q(template)}: empty capture variable")
+            if not _CAPTURE_NAME.fullmatch(name):
+                raise PatternError(
+                    f"invalid template {_q(template)}: capture variable {_q(name)} must be a valid capture name "
+                    "matching [A-Za-z_][A-Za-z0-9_]*"
+                )
             if name not in values:
                 raise PatternError(
-                    f"invalid template {template!r}: capture variable {name!r} is not defined by pathPattern"
+                    f"invalid template {_q(template)}: capture variable {_q(name)} is not defined by pathPattern"
                 )
             out.append(values[name])
             i = end + 1
             continue
         if ch == "}":
-            raise PatternError(f"invalid template {template!r}: capture ending at offset {i} is missing opening brace")
+            raise PatternError(
+                f"invalid template {_q(template)}: capture ending at offset {i} is missing opening brace"
+            )
         out.append(ch)
         i += 1
     return "".join(out)
@@ -112,20 +129,27 @@ def expand(
     if not sep or not alias_part.startswith("@"):
         raise PatternError(f"invalid pathPattern format: {path_pattern}")
     _check_captures(path_pattern, text)
-    regex = "^" + re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(text)) + "$"
+    regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(text))
     matcher = re.compile(regex)
+    for name in matcher.groupindex:
+        if len(name) > 63 or not _LABEL_NAME.fullmatch(name):
+            raise PatternError(
+                f"pathPattern {_q(path_pattern)}: capture variable {_q(name)} is not a valid Kubernetes label key: "
+                "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                "alphanumeric character"
+            )
     requests: list[ArtifactRequest] = []
     seen: dict[str, str] = {}
     for rel in directories:
-        found = matcher.match(rel)
+        found = matcher.fullmatch(rel)
         if found is None:
             continue
         raw = {k: v for k, v in found.groupdict().items() if v is not None}
         lowered = {k: v.lower() for k, v in raw.items()}
         for key, value in lowered.items():
-            if len(value) > 63 or not _LABEL_VALUE.match(value):
+            if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
                 raise PatternError(
-                    f"pathPattern {path_pattern!r}: captured value {value!r} for variable {key!r} is not a valid "
+                    f"pathPattern {_q(path_pattern)}: captured value {_q(value)} for variable {_q(key)} is not a valid "
                     "Kubernetes label value: a valid label must be an empty string or consist of alphanumeric "
                     "characters, '-', '_' or '.', and must start and end with an alphanumeric character"
                 )
@@ -134,17 +158,18 @@ def expand(
                 req = _render_request(spec, lowered, raw)
             except PatternError as exc:
                 raise PatternError(
-                    f"pathPattern {path_pattern!r}: failed to render artifact {spec.get('name')} for match {rel}: {exc}"
+                    f"pathPattern {_q(path_pattern)}: failed to render artifact {spec.get('name')} "
+                    f"for match {rel}: {exc}"
                 ) from None
-            if len(req.name) > 253 or not _DNS_SUBDOMAIN.match(req.name):
+            if len(req.name) > 253 or not _DNS_SUBDOMAIN.fullmatch(req.name):
                 raise PatternError(
-                    f"pathPattern {path_pattern!r}: rendered artifact name {req.name!r} is not a valid Kubernetes "
+                    f"pathPattern {_q(path_pattern)}: rendered artifact name {_q(req.name)} is not a valid Kubernetes "
                     "object name"
                 )
             if req.name in seen:
                 raise PatternError(
-                    f"pathPattern {path_pattern!r}: directories {seen[req.name]!r} and {rel!r} both resolve to "
-                    f"artifact name {req.name!r}"
+                    f"pathPattern {_q(path_pattern)}: directories {_q(seen[req.name])} and {_q(rel)} both resolve to "
+                    f"artifact name {_q(req.name)}"
                 )
             seen[req.name] = rel
             requests.append(req)

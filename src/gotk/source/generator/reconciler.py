@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -75,6 +76,17 @@ def source_keys(generator: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         (str(s.get("kind") or ""), str(s.get("namespace") or namespace), str(s.get("name") or ""))
         for s in (generator.get("spec") or {}).get("sources") or []
     ]
+
+
+def _walk_dirs(root: Path) -> list[str]:
+    """The directories under `root` in Go's `filepath.WalkDir` order (depth first, names in byte order)."""
+    out: list[str] = []
+    for dirpath, dirnames, _ in os.walk(root):  # top-down: each directory before its children
+        dirnames.sort(key=os.fsencode)
+        rel = Path(dirpath).relative_to(root).as_posix()
+        if rel != ".":
+            out.append(rel)
+    return out
 
 
 @dataclass
@@ -296,8 +308,7 @@ class ArtifactGeneratorReconciler:
         root = local.get(alias)
         if root is None:
             raise pattern.PatternError(f"pathPattern {path_pattern!r}: source alias {alias} not found in local sources")
-        directories = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir())
-        return pattern.expand(path_pattern, artifacts_spec, directories)
+        return pattern.expand(path_pattern, artifacts_spec, _walk_dirs(root))
 
     async def _build(
         self, req: Request[GeneratorState], request: pattern.ArtifactRequest, local: Mapping[str, Path], staging: Path
