@@ -1,11 +1,12 @@
 """`flux export source git|oci|bucket|helm|chart|external|all NAME|--all`, `flux export kustomization`,
-`flux export helmrelease` and `flux export image repository|policy|update`.
+`flux export helmrelease`, `flux export image repository|policy|update` and `flux export artifact generator`.
 
 Each object is printed as flux2's export adapters do (cmd/flux/export*.go): `---`, then apiVersion,
 kind, metadata (name, namespace, labels, annotations) and the spec in Go's form; no status and no
 server-set metadata (see `manifest`). `--with-credentials` adds the Secret named by spec.secretRef
 (its data and type). `export source all` is a gotk addition: every source kind, in `get sources all` order.
-The image kinds' specs are re-marshalled through their Go types down to nested fields (`GoType`).
+The image kinds' and the ArtifactGenerator's specs are re-marshalled through their Go types down to nested
+fields (`GoType`).
 """
 
 from __future__ import annotations
@@ -126,9 +127,28 @@ IMAGE_TYPES: dict[str, GoType] = {
 }
 
 
+# source-watcher api/v1beta1 (slices without omitempty are `null` when unset)
+ARTIFACT_GENERATOR_TYPE = GoType(
+    required={
+        "sources": None,
+        "sources.alias": "",
+        "sources.name": "",
+        "sources.kind": "",
+        "artifacts": None,
+        "artifacts.name": "",
+        "artifacts.copy": None,
+        "artifacts.copy.from": "",
+        "artifacts.copy.to": "",
+    },
+    maps=frozenset({"annotations", "labels"}),
+    durations=(),
+)
+GO_TYPES: dict[str, GoType] = {**IMAGE_TYPES, "ArtifactGenerator": ARTIFACT_GENERATOR_TYPE}
+
+
 def render(obj: Obj) -> str:
     exported = manifest.export(obj)
-    go_type = IMAGE_TYPES.get(text(obj.get("kind")))
+    go_type = GO_TYPES.get(text(obj.get("kind")))
     if go_type is not None:
         exported["spec"] = go_type.marshal(obj.get("spec") or {})
     return manifest.render(exported)
@@ -172,8 +192,10 @@ async def export_objects(
     return "".join(out)
 
 
-def _leaf(nouns: Sequence[Noun], command_name: str, *, source: bool) -> click.Command:
-    @click.command(command_name, cls=goflags.FluxCommand, help=f"Export {command_name} objects in YAML format.")
+def _leaf(nouns: Sequence[Noun], command_name: str, *, source: bool, help_text: str = "") -> click.Command:
+    help_text = help_text or f"Export {command_name} objects in YAML format."
+
+    @click.command(command_name, cls=goflags.FluxCommand, help=help_text)
     @click.argument("args", nargs=-1, metavar="NAME")
     @click.option("--all", "all_", is_flag=True, help="Select all resources.")
     @with_globals
@@ -206,3 +228,9 @@ image = AliasGroup("image", help="Export image automation objects.")
 for _noun in kinds_cli.IMAGES:
     image.add_command(_leaf((_noun,), _noun.name, source=False))
 export.add_command(image)
+artifact = AliasGroup("artifact", help="Export artifact objects.")
+for _noun in kinds_cli.ARTIFACTS:
+    artifact.add_command(
+        _leaf((_noun,), _noun.name, source=False, help_text=f"Export {_noun.kind} resources in YAML format.")
+    )
+export.add_command(artifact)

@@ -1,6 +1,7 @@
 """`flux get <noun> [name]`: print Flux objects and their Ready status as flux2 does.
 
-Nouns come from `kinds_cli`; `get sources all`, `get images all` and `get all` print one table per kind
+Nouns come from `kinds_cli` (`get artifacts generators` for the ArtifactGenerator, which `get all` leaves
+out, as flux2 does); `get sources all`, `get images all` and `get all` print one table per kind
 (names prefixed with the kind, empty kinds and missing CRDs skipped, a NAME missing from a kind is a ✗ line).
 Tables go to stdout, errors to stderr.
 """
@@ -233,8 +234,12 @@ sources.add_command(_all(kinds_cli.SOURCES, "Get all source statuses."))
 for _noun in kinds_cli.IMAGES:
     images.add_command(_leaf(_noun))
 images.add_command(_all(kinds_cli.IMAGES, "Get all image statuses."))
+artifacts = AliasGroup("artifacts", help="Get artifact object status.")
+for _noun in kinds_cli.ARTIFACTS:
+    artifacts.add_aliased(_leaf(_noun), _noun.get_aliases)
 get.add_aliased(sources, ("source",))
 get.add_aliased(images, ("image",))
+get.add_aliased(artifacts, ("artifact",))
 for _noun in kinds_cli.TOP_LEVEL:
     get.add_aliased(_leaf(_noun), _noun.get_aliases)
 get.add_command(_all(kinds_cli.ALL, "Get all resources and statuses."))

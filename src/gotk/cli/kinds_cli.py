@@ -3,6 +3,8 @@
 Every `Noun` names its kind, its command names and aliases, the columns `flux get` prints after NAME,
 the row cells, the success line of `flux reconcile`/`flux resume`, and whether it can be suspended or
 reconciled. The cells follow flux2's cmd/flux/get_*.go adapters; pure functions over plain dicts.
+The ArtifactGenerator is paused by an annotation (`source.extensions.fluxcd.io/reconcile: disabled`),
+every other suspendable kind by spec.suspend: `Noun.is_suspended` and `Noun.suspend_patch` hide that.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from gotk.api import kinds
+from gotk.api import source_extensions_v1beta1 as swapi
 from gotk.kube.resources import Resource
 
 Obj = Mapping[str, Any]
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 FORCE_AT = "reconcile.fluxcd.io/forceAt"
 RESET_AT = "reconcile.fluxcd.io/resetAt"
+
+DISABLED = "disabled"
+"""The value of source-watcher's reconcile annotation that pauses an ArtifactGenerator."""
 
 _HEX = re.compile(r"\b[a-f0-9]{40,128}\b")
 
@@ -77,6 +83,12 @@ def status_matches(obj: Obj, ctype: str, cstatus: str) -> bool:
 
 def suspended(obj: Obj) -> str:
     return "True" if dig(obj, "spec", "suspend") is True else "False"
+
+
+def annotation_disabled(obj: Obj, key: str = swapi.RECONCILE_ANNOTATION) -> bool:
+    """source-watcher's IsDisabled: the annotation (`source.extensions.fluxcd.io/reconcile`) is `disabled`, any case."""
+    value = dig(obj, "metadata", "annotations", key)
+    return isinstance(value, str) and value.lower() == DISABLED
 
 
 def local_rfc3339(value: Any) -> str:
@@ -187,6 +199,11 @@ def _image_update_cells(obj: Obj) -> list[str]:
     return [last_run, suspended(obj), *status_and_message(obj)]
 
 
+def _artifact_generator_cells(obj: Obj) -> list[str]:
+    """get_artifact_generator.go: IsDisabled title-cased, then Ready and its message (hex not shortened)."""
+    return [str(annotation_disabled(obj)), *status_and_message(obj)]
+
+
 # -- success lines (flux reconcile / flux resume) ---------------------------------------------------
 
 
@@ -206,6 +223,10 @@ def _image_update_success(obj: Obj) -> str:
         return text(ready.get("message"))
     last_run = dig(obj, "status", "lastAutomationRunTime")
     return f"last run {local_rfc3339(last_run)}" if last_run else "automation not yet run"
+
+
+def _ready_message(obj: Obj) -> str:
+    return text((find_condition(obj, "Ready") or {}).get("message"))
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -235,6 +256,10 @@ class Noun:
     suspendable: bool = True
     reconcilable: bool = True
     show_source: Callable[[Obj], str] | None = None
+    pause_annotation: str = ""
+    """Paused by this annotation set to `disabled` (the ArtifactGenerator) instead of by spec.suspend."""
+    status_generation: bool = True
+    """The status has an observedGeneration (the ArtifactGenerator's has none, only its conditions do)."""
 
     @property
     def info(self) -> kinds.KindInfo:
@@ -248,6 +273,17 @@ class Noun:
     @property
     def get_command(self) -> str:
         return self.get_name or self.name
+
+    def is_suspended(self, obj: Obj) -> bool:
+        if self.pause_annotation:
+            return annotation_disabled(obj, self.pause_annotation)
+        return dig(obj, "spec", "suspend") is True
+
+    def suspend_patch(self, suspend: bool) -> dict[str, Any]:
+        """The merge patch that suspends (or resumes) the object; resuming removes the pause annotation."""
+        if self.pause_annotation:
+            return {"metadata": {"annotations": {self.pause_annotation: DISABLED if suspend else None}}}
+        return {"spec": {"suspend": suspend}}
 
     def selector_matches(self, obj: Obj, ctype: str, cstatus: str) -> bool:
         if self.static:
@@ -369,17 +405,35 @@ IMAGE_UPDATE = Noun(
     success=_image_update_success,
 )
 
+ARTIFACT_GENERATOR = Noun(
+    "ArtifactGenerator",
+    "generator",
+    "artifactgenerator",  # flux2's artifactGeneratorType.humanKind
+    ("Suspended", *_READY),
+    _artifact_generator_cells,
+    get_name="generators",
+    get_aliases=("generator",),
+    parent="artifact",
+    success=_ready_message,
+    pause_annotation=swapi.RECONCILE_ANNOTATION,
+    status_generation=False,
+)
+
 SOURCES = (SOURCE_OCI, SOURCE_BUCKET, SOURCE_GIT, SOURCE_HELM, SOURCE_CHART, SOURCE_EXTERNAL)
 """In `flux get sources all` order."""
 IMAGES = (IMAGE_REPOSITORY, IMAGE_POLICY, IMAGE_UPDATE)
 TOP_LEVEL = (HELMRELEASE, KUSTOMIZATION, RECEIVER, ALERT_PROVIDER, ALERT)
 """In `flux get all` order (after sources and images)."""
 ALL = (*SOURCES, *IMAGES, *TOP_LEVEL)
+"""What `flux get all` lists; it leaves the artifact nouns out, as flux2 does."""
+ARTIFACTS = (ARTIFACT_GENERATOR,)
+NOUNS = (*ALL, *ARTIFACTS)
+"""Every noun."""
 
 
 def by_kind(kind: str) -> Noun | None:
     """The noun of a Kubernetes kind (`GitRepository`), or None when the CLI has none."""
-    for noun in ALL:
+    for noun in NOUNS:
         if noun.kind == kind:
             return noun
     return None

@@ -105,13 +105,18 @@ def request_handled(obj: Obj, token: str) -> bool:
     return mine is not None and theirs is not None and theirs > mine
 
 
-def generation_ready(obj: Obj) -> bool:
-    """Ready is reported for the latest generation (flux's isObjectReady for dynamic objects)."""
+def generation_ready(obj: Obj, *, status_generation: bool = True) -> bool:
+    """Ready is reported for the latest generation (flux's isObjectReady for dynamic objects).
+
+    Without `status_generation` (kinds whose status has no observedGeneration, the ArtifactGenerator) only the
+    Ready condition's observedGeneration counts."""
     observed = dig(obj, "status", "observedGeneration")
     generation = dig(obj, "metadata", "generation")
+    ready = find_condition(obj, "Ready")
+    if not status_generation:
+        return ready is not None and ready.get("observedGeneration") == generation
     if not isinstance(observed, int) or observed < 1:
         return False
-    ready = find_condition(obj, "Ready")
     if ready is None:
         return False
     cond_generation = ready.get("observedGeneration")

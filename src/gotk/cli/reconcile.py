@@ -3,6 +3,8 @@
 Sets the `reconcile.fluxcd.io/requestedAt` annotation, waits until status.lastHandledReconcileAt shows
 the request was handled and the object settled, then reports the Ready condition like flux2's
 cmd/flux/reconcile*.go. `--with-source` first reconciles the source (Kustomization, HelmRelease, HelmChart).
+`reconcile artifact generator` is a gotk addition (flux2 has none), in the same form; a generator paused by
+`source.extensions.fluxcd.io/reconcile: disabled` is "resource is suspended".
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ async def reconcile_object(
     if not chained and is_static(noun, obj):
         output.success("reconciliation not supported by the object")
         return
-    if dig(obj, "spec", "suspend") is True:
+    if noun.is_suspended(obj):
         raise CommandError("resource is suspended")
     if with_source:
         ref = source_of(noun, obj)
@@ -179,8 +181,12 @@ for _noun in (
 _image = AliasGroup("image", help="Reconcile image automation objects.")
 for _noun in kinds_cli.IMAGES:
     _image.add_command(_leaf(_noun))
+_artifact = AliasGroup("artifact", help="Reconcile artifact objects.")
+for _noun in kinds_cli.ARTIFACTS:
+    _artifact.add_command(_leaf(_noun))
 reconcile.add_command(_source)
 reconcile.add_command(_image)
+reconcile.add_command(_artifact)
 reconcile.add_aliased(_leaf(kinds_cli.KUSTOMIZATION, with_source=True), kinds_cli.KUSTOMIZATION.aliases)
 reconcile.add_aliased(_leaf(kinds_cli.HELMRELEASE, with_source=True, helm_flags=True), kinds_cli.HELMRELEASE.aliases)
 reconcile.add_command(_leaf(kinds_cli.RECEIVER))

@@ -3,6 +3,8 @@
 Both set spec.suspend with a merge patch and print flux2's lines (cmd/flux/suspend.go, resume.go).
 Resume also sets reconcile.fluxcd.io/requestedAt in the same patch and, for one object or with
 --wait, waits until the controller handled it and reports the Ready condition.
+`suspend|resume artifact generator` are gotk additions (flux2 has neither): they set and remove the
+annotation `source.extensions.fluxcd.io/reconcile: disabled`, source-watcher's pause switch.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ async def suspend_objects(client: Client, noun: Noun, namespace: str, names: Seq
         for obj in items:
             name = text(dig(obj, "metadata", "name"))
             output.action(f"suspending {noun.human} {name} in {namespace} namespace")
-            await client.patch(res, name, {"spec": {"suspend": True}}, namespace)
+            await client.patch(res, name, noun.suspend_patch(True), namespace)
             output.success(f"{noun.human} suspended")
 
     if not names:
@@ -80,9 +82,9 @@ async def resume_objects(
         for obj in items:
             obj_name = text(dig(obj, "metadata", "name"))
             output.action(f"resuming {noun.human} {obj_name} in {namespace} namespace")
-            patch: dict[str, Any] = {"spec": {"suspend": False}}
+            patch: dict[str, Any] = noun.suspend_patch(False)
             if not noun.static:
-                patch["metadata"] = {"annotations": {kinds_cli.REQUESTED_AT: token}}
+                patch.setdefault("metadata", {}).setdefault("annotations", {})[kinds_cli.REQUESTED_AT] = token
             resumed.append(await client.patch(res, obj_name, patch, namespace))
             output.success(f"{noun.human} resumed")
     if not wait or not resumed:
@@ -125,7 +127,11 @@ def _resumed_check(noun: Noun, token: str) -> Callable[[Obj], bool]:
         return readiness.settled
 
     def check(obj: Obj) -> bool:
-        return readiness.request_handled(obj, token) and readiness.generation_ready(obj) and readiness.settled(obj)
+        return (
+            readiness.request_handled(obj, token)
+            and readiness.generation_ready(obj, status_generation=noun.status_generation)
+            and readiness.settled(obj)
+        )
 
     return check
 
@@ -173,13 +179,15 @@ def _tree(name: str, help_text: str, leaf: Callable[[Noun], click.Command]) -> c
     group = AliasGroup(name, help=help_text)
     source = AliasGroup("source", help="Sources.")
     image = AliasGroup("image", help="Image automation objects.")
-    for noun in kinds_cli.ALL:
+    artifact = AliasGroup("artifact", help="Artifact objects.")
+    for noun in kinds_cli.NOUNS:
         if not noun.suspendable:
             continue
-        target = {"source": source, "image": image}.get(noun.parent or "", group)
+        target = {"source": source, "image": image, "artifact": artifact}.get(noun.parent or "", group)
         target.add_aliased(leaf(noun), noun.aliases)
     group.add_command(source)
     group.add_command(image)
+    group.add_command(artifact)
     return group
 
 

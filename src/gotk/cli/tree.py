@@ -4,6 +4,9 @@ Walks status.inventory, descending into child Kustomizations (unless the parent 
 cluster) and into HelmReleases' releases (the manifest of the latest Helm storage Secret, plus CRDs
 labelled with the release when it installs or upgrades CRDs). `--compact` keeps Flux objects only;
 `-o json|yaml` prints the tree as flux marshals it.
+
+`flux tree artifact generator NAME` (tree_artifact_generator.go) prints the ExternalArtifacts of an
+ArtifactGenerator's status.inventory under it, one level deep, as flux2 does (not what consumes them).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from gotk.cli.output import CommandError
 from gotk.gocompat import yaml as goyaml
 from gotk.kube.client import Client
 from gotk.kube.errors import ApiError
-from gotk.kube.resources import CRDS, HELMRELEASES, KUSTOMIZATIONS, SECRETS
+from gotk.kube.resources import ARTIFACTGENERATORS, CRDS, EXTERNALARTIFACTS, HELMRELEASES, KUSTOMIZATIONS, SECRETS
 
 KS_GROUP = "kustomize.toolkit.fluxcd.io"
 HELM_GROUP = "helm.toolkit.fluxcd.io"
@@ -166,6 +169,25 @@ def _manages_crds(spec: Mapping[str, Any]) -> bool:
     return any((spec.get(action) or {}).get("crds") not in (None, "", "Skip") for action in ("install", "upgrade"))
 
 
+def print_tree(root: Tree, output_format: str) -> str:
+    """The tree as `-o json|yaml` (flux's json.MarshalIndent / yaml.Marshal) or text, ending as Println does."""
+    if output_format == "json":
+        return json.dumps(root.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if output_format == "yaml":
+        return goyaml.dump(root.to_dict()) + "\n"
+    return root.render() + "\n"
+
+
+def generator_tree(ag: Mapping[str, Any]) -> Tree:
+    """An ArtifactGenerator and the ExternalArtifacts of its inventory, in inventory order."""
+    meta = ag.get("metadata") or {}
+    ag_res, ea_res = ARTIFACTGENERATORS, EXTERNALARTIFACTS
+    root = Tree((str(meta.get("namespace") or ""), str(meta.get("name") or ""), ag_res.group, ag_res.kind))
+    for ref in (ag.get("status") or {}).get("inventory") or []:
+        root.add((str(ref.get("namespace") or ""), str(ref.get("name") or ""), ea_res.group, ea_res.kind))
+    return root
+
+
 @click.command("kustomization", help="Print the resource inventory of a Kustomization")
 @click.argument("name", required=False)
 @click.option("--compact", is_flag=True, help="list Flux resources only.")
@@ -185,11 +207,27 @@ def tree_kustomization(g: Globals, name: str | None, compact: bool, output_forma
         ks = await client.get(KUSTOMIZATIONS, name, g.namespace)
         root = Tree((str(ks["metadata"]["namespace"]), str(ks["metadata"]["name"]), KS_GROUP, "Kustomization"))
         await walk(client, root, ks, compact)
-        if output_format == "json":
-            return json.dumps(root.to_dict(), indent=2, ensure_ascii=False) + "\n"
-        if output_format == "yaml":
-            return goyaml.dump(root.to_dict()) + "\n"
-        return root.render() + "\n"
+        return print_tree(root, output_format)
+
+    click.echo(kubeclient.run(g, body), nl=False)
+
+
+@click.command("generator", help="Print the inventory of an ArtifactGenerator")
+@click.argument("args", nargs=-1, metavar="NAME")
+@click.option(
+    "-o",
+    "--output",
+    "output_format",
+    default="",
+    help="the format in which the tree should be printed. can be 'json' or 'yaml'",
+)
+@with_globals
+def tree_artifact_generator(g: Globals, args: tuple[str, ...], output_format: str) -> None:
+    if len(args) != 1:  # cobra.ExactArgs(1)
+        raise CommandError(f"accepts 1 arg(s), received {len(args)}")
+
+    async def body(client: Client) -> str:
+        return print_tree(generator_tree(await client.get(ARTIFACTGENERATORS, args[0], g.namespace)), output_format)
 
     click.echo(kubeclient.run(g, body), nl=False)
 
@@ -201,3 +239,6 @@ def tree() -> None:
 
 assert isinstance(tree, AliasGroup)
 tree.add_aliased(tree_kustomization, ("ks",))
+artifact = AliasGroup("artifact", help="Print artifact objects reconciled by Flux.")
+artifact.add_command(tree_artifact_generator)
+tree.add_command(artifact)

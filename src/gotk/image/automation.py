@@ -349,6 +349,7 @@ class ImageUpdateAutomationReconciler:
             )
         except GitError as exc:
             raise GenericError(ic.GIT_OPERATION_FAILED, f"failed to checkout source: {exc}") from None
+        assert ws.checkout is not None  # open_workspace always checks out a commit
         values = setters.setter_values(req.state.policies)
         try:
             result = await asyncio.to_thread(setters.update_tree, ws.path, str(update.get("path") or ""), values)

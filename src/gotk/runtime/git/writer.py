@@ -9,6 +9,7 @@ remote branch is now, so the caller can tell a moved branch (retry on the new he
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,18 @@ from pygit2.enums import CheckoutStrategy
 from gotk.runtime.git import callbacks, fetcher, refs, signatures
 from gotk.runtime.git.auth import GitAuth, redact_url
 from gotk.runtime.git.callbacks import OperationCallbacks
-from gotk.runtime.git.errors import GitError
+from gotk.runtime.git.errors import GitError, RefNotFoundError
 
-__all__ = ["Author", "PushFailedError", "SigningKey", "Workspace", "commit_all", "open_workspace", "push"]
+__all__ = [
+    "Author",
+    "PushFailedError",
+    "SigningKey",
+    "Workspace",
+    "commit_all",
+    "open_or_init",
+    "open_workspace",
+    "push",
+]
 
 
 class PushFailedError(GitError):
@@ -54,7 +64,7 @@ class Workspace:
     path: Path
     url: str
     auth: GitAuth
-    checkout: fetcher.CommitInfo
+    checkout: fetcher.CommitInfo | None  # None: a repository that had no commit yet
     branch: str
     base: str
     timeout: float
@@ -125,6 +135,24 @@ def open_workspace(
     return Workspace(dest, url, auth, info, push_branch, start, timeout)
 
 
+def open_or_init(url: str, auth: GitAuth, branch: str, dest: Path, *, timeout: float) -> Workspace:
+    """`branch` of `url` checked out shallowly into `dest`; when the remote has no branch at all (a new, empty
+    repository) a fresh repository whose first commit will create `branch`. Raises `GitError` (RefNotFoundError
+    when the remote has branches but not this one)."""
+    try:
+        return open_workspace(
+            url, auth, refs.RefSpec(branch=branch), dest, push_branch=branch, keep_push_branch=False, timeout=timeout
+        )
+    except RefNotFoundError:
+        heads = [r for r in fetcher.ls_remote(url, auth, timeout=timeout) if r.startswith("refs/heads/")]
+        if heads:
+            raise
+    shutil.rmtree(dest, ignore_errors=True)
+    repo = pygit2.init_repository(str(dest), bare=False, initial_head=branch)
+    del repo
+    return Workspace(dest, url, auth, None, branch, "", timeout)
+
+
 @dataclass(frozen=True)
 class SigningKey:
     """A commit signing key: `kind` gpg (an armored key ring and its passphrase) or ssh (a private key and its
@@ -147,14 +175,19 @@ def commit_all(ws: Workspace, author: Author, message: str, *, signing_key: Sign
     index.add_all()
     index.write()
     tree = index.write_tree()
-    parent = repo.head.peel(pygit2.Commit)
-    if tree == parent.tree_id:
+    parents: list[str | pygit2.Oid] = []
+    if not repo.head_is_unborn:
+        parent = repo.head.peel(pygit2.Commit)
+        if tree == parent.tree_id:
+            return ""
+        parents = [parent.id]
+    elif not len(index):
         return ""
     who = pygit2.Signature(author.name or author.email, author.email, int(time.time()), 0)
     if signing_key is None:
-        oid = repo.create_commit(f"refs/heads/{ws.branch}", who, who, message, tree, [parent.id])
+        oid = repo.create_commit(f"refs/heads/{ws.branch}", who, who, message, tree, parents)
         return str(oid)
-    content = str(repo.create_commit_string(who, who, message, tree, [parent.id]))  # a str, whatever the stubs say
+    content = str(repo.create_commit_string(who, who, message, tree, parents))  # a str, whatever the stubs say
     signature = signing_key.sign(content.encode())
     oid = repo.create_commit_with_signature(content, signature)
     repo.references.create(f"refs/heads/{ws.branch}", oid, force=True)
