@@ -7,6 +7,8 @@ while the untouched artifact keeps its revision."""
 from __future__ import annotations
 
 import asyncio
+import io
+import tarfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from gotk.kube.resources import (
     GITREPOSITORIES,
     HELMRELEASES,
     KUSTOMIZATIONS,
+    OCIREPOSITORIES,
 )
 from gotk.kustomize import controller as kustomize_controller
 from gotk.local import gitrepos
@@ -33,6 +36,7 @@ from gotk.source import controller as source_controller
 from gotk.testing import helm
 from gotk.testing.chartrepo import ChartRepoServer
 from gotk.testing.gitserver import GitHttpServer
+from gotk.testing.registry import OciRegistry
 from gotk.testing.waiting import eventually
 
 Obj = dict[str, Any]
@@ -137,6 +141,18 @@ async def _ready(client: Client, res: Any, name: str, ns: str, timeout: float = 
     return out
 
 
+async def _settled(client: Client, res: Any, name: str, ns: str) -> Obj:
+    """The object once its resourceVersion held still for two seconds (no write in flight)."""
+    last = await client.get(res, name, ns)
+    for _ in range(30):
+        await asyncio.sleep(2)
+        now = await client.get(res, name, ns)
+        if now["metadata"]["resourceVersion"] == last["metadata"]["resourceVersion"]:
+            return now
+        last = now
+    raise AssertionError(f"{res.kind} {name} kept changing: {last.get('status')}")
+
+
 async def test_reference_fleet_end_to_end(client: Client, namespace: str, tmp_path: Path) -> None:
     ns = namespace
     (tmp_path / "charts").mkdir()
@@ -199,6 +215,8 @@ async def test_reference_fleet_end_to_end(client: Client, namespace: str, tmp_pa
             # a commit under apps/ flows through the generator to the cluster; infrastructure keeps its revision
             infra_revision = artifact["revision"]
             apps_before = (await client.get(EXTERNALARTIFACTS, "apps", ns))["status"]["artifact"]["revision"]
+            infra_ks_before = await _settled(client, KUSTOMIZATIONS, "infra-configs", ns)
+            infra_cm_before = await client.get(CONFIGMAPS, "infra-configs", ns)
             gitrepos.commit(
                 bare,
                 {
@@ -226,6 +244,17 @@ async def test_reference_fleet_end_to_end(client: Client, namespace: str, tmp_pa
             assert infra_after["status"]["artifact"]["revision"] == infra_revision
             ks = await client.get(KUSTOMIZATIONS, "infra-configs", ns)
             assert ks["status"]["lastAppliedRevision"] == infra_revision
+            # the infrastructure Kustomization did not reconcile: same attempt, same objects
+            assert ks["status"]["lastAttemptedRevision"] == infra_ks_before["status"]["lastAttemptedRevision"]
+            assert ks["metadata"]["resourceVersion"] == infra_ks_before["metadata"]["resourceVersion"], (
+                infra_ks_before["status"],
+                ks["status"],
+                infra_ks_before["metadata"].get("annotations"),
+                ks["metadata"].get("annotations"),
+                ks["metadata"].get("managedFields"),
+            )
+            cm = await client.get(CONFIGMAPS, "infra-configs", ns)
+            assert cm["metadata"]["resourceVersion"] == infra_cm_before["metadata"]["resourceVersion"]
 
             # an artifact the generator no longer produces is garbage-collected
             patch = {"spec": {"artifacts": [generator(ns)["spec"]["artifacts"][1]]}}
@@ -245,8 +274,9 @@ async def test_reference_fleet_end_to_end(client: Client, namespace: str, tmp_pa
 
 
 async def test_composed_chart_through_chart_ref(client: Client, namespace: str, tmp_path: Path) -> None:
-    """A chart from a HelmChart with production values merged in from Git, released by a HelmRelease whose
-    chartRef is the generated ExternalArtifact; pathPattern splits the same repository per app and env."""
+    """A chart from an OCIRepository (pushed by the real `helm push`) with production values merged in from Git,
+    released by a HelmRelease whose chartRef is the generated ExternalArtifact; pathPattern splits the same
+    repository per app and env."""
     ns = namespace
     (tmp_path / "charts").mkdir()
     chart = helm.write_chart(tmp_path / "src", "podinfo", "6.2.0", values={"greeting": "hello", "replicas": "1"})
@@ -259,7 +289,8 @@ async def test_composed_chart_through_chart_ref(client: Client, namespace: str, 
         "apps/Web/envs/dev/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-dev\n",
         "apps/api/envs/prod/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-prod\n",
     }
-    with ChartRepoServer(tmp_path / "charts") as charts, GitHttpServer(tmp_path / "git") as git:
+    with OciRegistry(tmp_path / "registry") as registry, GitHttpServer(tmp_path / "git") as git:
+        helm.push(next((tmp_path / "charts").glob("podinfo-*.tgz")), registry.url("charts"))
         bare = gitrepos.make_repo(git.root, "values.git", files)
         manager = Manager(client, ManagerOptions(watch_namespace=ns, concurrent=4, graceful_shutdown_timeout=5.0))
         settings = Settings(storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0)
@@ -268,33 +299,22 @@ async def test_composed_chart_through_chart_ref(client: Client, namespace: str, 
         stop = asyncio.Event()
         task = asyncio.create_task(manager.run(stop))
         try:
-            from gotk.kube.resources import HELMCHARTS, HELMREPOSITORIES
-
-            await client.create(
-                HELMREPOSITORIES,
-                {
-                    "apiVersion": "source.toolkit.fluxcd.io/v1",
-                    "kind": "HelmRepository",
-                    "metadata": {"name": "charts"},
-                    "spec": {"interval": "5m", "url": charts.url},
-                },
-                ns,
-            )
-            await client.create(
-                HELMCHARTS,
-                {
-                    "apiVersion": "source.toolkit.fluxcd.io/v1",
-                    "kind": "HelmChart",
-                    "metadata": {"name": "podinfo"},
-                    "spec": {
-                        "interval": "5m",
-                        "chart": "podinfo",
-                        "version": "6.x",
-                        "sourceRef": {"kind": "HelmRepository", "name": "charts"},
+            oci = {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "OCIRepository",
+                "metadata": {"name": "podinfo-chart"},
+                "spec": {
+                    "url": registry.url("charts/podinfo"),
+                    "ref": {"tag": "6.2.0"},
+                    "insecure": True,
+                    "interval": "1h",
+                    "layerSelector": {
+                        "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                        "operation": "copy",
                     },
                 },
-                ns,
-            )
+            }
+            await client.create(OCIREPOSITORIES, oci, ns)
             repo = {
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "GitRepository",
@@ -308,7 +328,7 @@ async def test_composed_chart_through_chart_ref(client: Client, namespace: str, 
                 "metadata": {"name": "podinfo"},
                 "spec": {
                     "sources": [
-                        {"alias": "chart", "kind": "HelmChart", "name": "podinfo"},
+                        {"alias": "chart", "kind": "OCIRepository", "name": "podinfo-chart"},
                         {"alias": "repo", "kind": "GitRepository", "name": "values"},
                     ],
                     "artifacts": [
@@ -356,7 +376,7 @@ async def test_composed_chart_through_chart_ref(client: Client, namespace: str, 
             values = (await client.get(CONFIGMAPS, "podinfo-podinfo", ns))["data"]
             assert values["greeting"] == "prod" and values["replicas"] == "1"  # merged, not replaced
             ea = await client.get(EXTERNALARTIFACTS, "podinfo-composite", ns)
-            assert ea["status"]["artifact"]["metadata"]["org.opencontainers.image.revision"] == "6.2.0"
+            assert ea["status"]["artifact"]["metadata"]["org.opencontainers.image.revision"].startswith("6.2.0@sha256:")
 
             gen = await _ready(client, ARTIFACTGENERATORS, "split", ns)
             assert sorted(r["name"] for r in gen["status"]["inventory"]) == ["api-prod", "web-dev", "web-prod"]
@@ -378,6 +398,88 @@ async def test_composed_chart_through_chart_ref(client: Client, namespace: str, 
             message = (conditions.get(obj, "Ready") or {})["message"]
             assert 'both resolve to artifact name "web-prod"' in message, message
             assert await client.get_or_none(EXTERNALARTIFACTS, "web-prod", ns) is not None  # nothing lost
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+
+
+async def test_bad_input_is_refused_and_nothing_is_stored(client: Client, namespace: str, tmp_path: Path) -> None:
+    ns = namespace
+    (tmp_path / "git").mkdir()
+    # a tarball whose member is a symlink pointing out of the artifact (what Extract would unpack)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        link = tarfile.TarInfo("chart/leak.yaml")
+        link.type, link.linkname = tarfile.SYMTYPE, "../../../../etc/passwd"
+        tar.addfile(link)
+    with GitHttpServer(tmp_path / "git") as git:
+        files: dict[str, str | bytes] = {"deploy/app.yaml": "kind: ConfigMap\n", "deploy/bad.tgz": buffer.getvalue()}
+        gitrepos.make_repo(git.root, "repo.git", files)
+        manager = Manager(client, ManagerOptions(watch_namespace=ns, concurrent=4, graceful_shutdown_timeout=5.0))
+        storage = tmp_path / "storage"
+        settings = Settings(storage_path=str(storage), storage_addr="127.0.0.1:0", requeue_dependency=1.0)
+        await source_controller.register(manager, settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(manager.run(stop))
+        try:
+            repo = {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": "repo"},
+                "spec": {"url": git.url_for("repo.git"), "interval": "1m", "ref": {"branch": "main"}},
+            }
+            await client.create(GITREPOSITORIES, repo, ns)
+            cases = {
+                "escape": (
+                    [{"from": "@repo/../../etc", "to": "@artifact/"}],
+                    "Stalled",
+                    "from: path '../../etc' leaves",
+                ),
+                "alias": ([{"from": "@nope/deploy/**", "to": "@artifact/"}], "Stalled", "unknown source alias '@nope'"),
+                "symlink": (
+                    [{"from": "@repo/deploy/bad.tgz", "to": "@artifact/", "strategy": "Extract"}],
+                    "Ready",
+                    "failed to extract tarball 'bad.tgz'",
+                ),
+                "collide": (
+                    [
+                        {"from": "@repo/deploy/app.yaml", "to": "@artifact/x"},
+                        {"from": "@repo/deploy/", "to": "@artifact/x/"},
+                    ],
+                    "Ready",
+                    "build failed",
+                ),
+            }
+            for name, (copy, _, _) in cases.items():
+                body = {
+                    "apiVersion": "source.extensions.fluxcd.io/v1beta1",
+                    "kind": "ArtifactGenerator",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "sources": [{"alias": "repo", "kind": "GitRepository", "name": "repo"}],
+                        "artifacts": [{"name": "good"}, {"name": f"out-{name}", "copy": copy}]
+                        if False
+                        else [
+                            {"name": f"ok-{name}", "copy": [{"from": "@repo/deploy/app.yaml", "to": "@artifact/"}]},
+                            {"name": f"out-{name}", "copy": copy},
+                        ],
+                    },
+                }
+                await client.create(ARTIFACTGENERATORS, body, ns)
+            for name, (_, kind, words) in cases.items():
+
+                async def refused(name: str = name, kind: str = kind, words: str = words) -> bool:
+                    obj = await client.get(ARTIFACTGENERATORS, name, ns)
+                    cond = conditions.get(obj, kind) or {}
+                    wanted = "True" if kind == "Stalled" else "False"
+                    return cond.get("status") == wanted and words in str(cond.get("message"))
+
+                await eventually(refused, 60, f"ArtifactGenerator {name} refused")
+                obj = await client.get(ARTIFACTGENERATORS, name, ns)
+                message = (conditions.get(obj, "Ready") or {}).get("message", "")
+                assert words in message, (name, message)
+                assert await client.get_or_none(EXTERNALARTIFACTS, f"ok-{name}", ns) is None  # nothing half-published
+                assert not (storage / "externalartifact" / ns / f"ok-{name}").exists()  # nothing half-stored
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)

@@ -69,6 +69,18 @@ def observed_digest(sources: Mapping[str, Observed]) -> str:
     return "sha256:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def copy_problem(from_: str, to: str, aliases: set[str]) -> str:
+    """What is wrong with a copy operation's paths before anything is read ('' when nothing): an unknown alias,
+    or a path that climbs out of its source or of the artifact."""
+    alias = from_.removeprefix("@").split("/", 1)[0]
+    if "{" not in alias and alias not in aliases:
+        return f"from: unknown source alias '@{alias}' in '{from_}'"
+    for field_, path in (("from", from_.partition("/")[2]), ("to", to.partition("/")[2])):
+        if ".." in path.split("/"):
+            return f"{field_}: path '{path}' leaves its root in '{from_ if field_ == 'from' else to}'"
+    return ""
+
+
 def source_keys(generator: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(kind, namespace, name) of every source a generator reads."""
     namespace = (generator.get("metadata") or {}).get("namespace") or ""
@@ -158,14 +170,21 @@ class ArtifactGeneratorReconciler:
         for src in req.spec.get("sources") or []:
             alias = str(src.get("alias") or "")
             if alias in seen:
-                raise StallingError(VALIDATION_FAILED, f"duplicate source alias '{alias}'")
+                raise StallingError(VALIDATION_FAILED, f"spec.sources: duplicate source alias '{alias}'")
             seen.add(alias)
+        names = [str(a.get("name") or "") for a in req.spec.get("artifacts") or []]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise StallingError(VALIDATION_FAILED, f"spec.artifacts: duplicate artifact name '{twice[0]}'")
         for out in req.spec.get("artifacts") or []:
-            for ref in (out.get("revision"), out.get("originRevision")):
+            where = f"spec.artifacts[{out.get('name')}]"
+            for field_, ref in (("revision", out.get("revision")), ("originRevision", out.get("originRevision"))):
                 if ref and str(ref).removeprefix("@") not in seen:
-                    raise StallingError(
-                        VALIDATION_FAILED, f"artifact '{out.get('name')}' refers to unknown source '{ref}'"
-                    )
+                    raise StallingError(VALIDATION_FAILED, f"{where}.{field_}: unknown source alias '{ref}'")
+            for i, op in enumerate(out.get("copy") or []):
+                problem = copy_problem(str(op.get("from") or ""), str(op.get("to") or ""), seen)
+                if problem:
+                    raise StallingError(VALIDATION_FAILED, f"{where}.copy[{i}]: {problem}")
         for src in req.spec.get("sources") or []:
             kind, name = str(src.get("kind")), str(src.get("name"))
             namespace = str(src.get("namespace") or req.namespace)
@@ -246,8 +265,9 @@ class ArtifactGeneratorReconciler:
             raise GenericError(BUILD_FAILED, message) from None
         old = {(r.get("name"), r.get("digest")) for r in req.status.get("inventory") or []}
         refs: list[Obj] = []
-        for request in requests:
-            artifact = await self._build(req, request, local, workdir / "staging")
+        staged = [(request, await self._stage(request, local, workdir / "staging")) for request in requests]
+        for request, stage in staged:  # every artifact built before the first is stored: a failure writes nothing
+            artifact = await self._store(req, request, stage)
             try:
                 await self._publish(req, request, artifact)
             except ApiError as exc:
@@ -310,14 +330,21 @@ class ArtifactGeneratorReconciler:
             raise pattern.PatternError(f"pathPattern {path_pattern!r}: source alias {alias} not found in local sources")
         return pattern.expand(path_pattern, artifacts_spec, _walk_dirs(root))
 
-    async def _build(
-        self, req: Request[GeneratorState], request: pattern.ArtifactRequest, local: Mapping[str, Path], staging: Path
-    ) -> Obj:
-        name = request.name
-        stage = staging / name
+    @staticmethod
+    async def _stage(request: pattern.ArtifactRequest, local: Mapping[str, Path], staging: Path) -> Path:
+        """The artifact's content in a staging directory (nothing in storage yet)."""
+        stage = staging / request.name
         ops = [build.CopyOp.from_spec(op) for op in request.spec.get("copy") or []]
         try:
             await asyncio.to_thread(build.apply_copies, ops, local, stage)
+        except (build.BuildError, OSError) as exc:
+            raise GenericError(BUILD_FAILED, f"{request.name} build failed: {exc}") from None
+        return stage
+
+    async def _store(self, req: Request[GeneratorState], request: pattern.ArtifactRequest, stage: Path) -> Obj:
+        """Archive a staged artifact into storage, with its revision and origin revision."""
+        name = request.name
+        try:
             filename = f"{await asyncio.to_thread(build.content_hash, stage, name)}.tar.gz"
             artifact: Obj = dict(
                 await asyncio.to_thread(self.storage.archive_dir, stage, STORAGE_KIND, req.namespace, name, filename)
