@@ -183,7 +183,8 @@ def commit_all(ws: Workspace, author: Author, message: str, *, signing_key: Sign
         parents = [parent.id]
     elif not len(index):
         return ""
-    who = pygit2.Signature(author.name or author.email, author.email, int(time.time()), 0)
+    email = author.email or "flux@localhost"  # libgit2 refuses the empty email go-git writes
+    who = pygit2.Signature(author.name or email, email, int(time.time()), 0)
     if signing_key is None:
         oid = repo.create_commit(f"refs/heads/{ws.branch}", who, who, message, tree, parents)
         return str(oid)
