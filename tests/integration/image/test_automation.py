@@ -88,8 +88,13 @@ async def test_push_branch_odd_file_and_missing_policy(imgenv: ImageEnv) -> None
     )
     automation = await imgenv.ready(IMAGE_UPDATES, "app")
     assert automation["status"]["observedSourceRevision"] == f"main@sha1:{main}"
-    said = [e["message"] for e in await imgenv.events("app") if e["involvedObject"]["kind"] == "ImageUpdateAutomation"]
-    assert any(f"deploy/app.yaml: {imgenv.namespace}:missing" in m and "left as they are" in m for m in said), said
+
+    async def said() -> bool:
+        events = await imgenv.events("app")
+        messages = [e["message"] for e in events if e["involvedObject"]["kind"] == "ImageUpdateAutomation"]
+        return any(f"deploy/app.yaml: {imgenv.namespace}:missing" in m and "left as they are" in m for m in messages)
+
+    await imgenv.eventually(said, 30, "the event naming the marker without a policy")
 
     # nothing new: the next run pushes nothing, and the rewritten push branch stays where it is
     await imgenv.request(IMAGE_UPDATES, "app", "again")

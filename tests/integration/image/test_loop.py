@@ -82,7 +82,10 @@ async def test_new_tag_reaches_the_cluster(imgenv: ImageEnv) -> None:
     repo = await imgenv.get(IMAGE_REPOSITORIES, "podinfo")
     assert repo["status"]["lastScanResult"]["tagCount"] == 4
     assert repo["status"]["canonicalImageName"] == image
-    events = [
-        e["message"] for e in await imgenv.events("podinfo") if e["involvedObject"]["kind"] == "ImageUpdateAutomation"
-    ]
-    assert any(m.startswith(f"pushed commit '{imgenv.head()[:7]}' to branch 'main'") for m in events), events
+
+    async def pushed_event() -> bool:  # the event follows the status patch, through its own client
+        events = await imgenv.events("podinfo")
+        messages = [e["message"] for e in events if e["involvedObject"]["kind"] == "ImageUpdateAutomation"]
+        return any(m.startswith(f"pushed commit '{imgenv.head()[:7]}' to branch 'main'") for m in messages)
+
+    await imgenv.eventually(pushed_event, 30, "the event naming the pushed commit")

@@ -83,8 +83,12 @@ async def test_policies_filters_and_digests(imgenv: ImageEnv) -> None:
 
     semver = await imgenv.wait(IMAGE_POLICIES, "semver", moved)
     assert semver["status"]["observedPreviousRef"] == {"name": image, "tag": "1.1.0", "digest": digests["1.1.0"]}
-    events = [e for e in await imgenv.events("semver") if e["reason"] == "Succeeded"]
-    assert any("resolved to 1.2.0" in e["message"] and "(previously" in e["message"] for e in events)
+
+    async def announced() -> bool:  # the event follows the status patch, through its own client
+        events = [e for e in await imgenv.events("semver") if e["reason"] == "Succeeded"]
+        return any("resolved to 1.2.0" in e["message"] and "(previously" in e["message"] for e in events)
+
+    await imgenv.eventually(announced, 30, "the event naming the new image")
 
 
 async def test_bad_inputs(imgenv: ImageEnv) -> None:
