@@ -2,10 +2,12 @@
 of the GitRepository's checkout with the Setters strategy (`gotk.image.setters`), committed (message from
 the Go template, `gotk.runtime.golib`; optionally OpenPGP-signed) and pushed.
 
-Pushes go to `git.push.branch` (created from the checkout; with the `GitForcePushBranch` gate, on by default
-as in Flux, a push branch other than the checkout branch is rewritten as the checkout plus the update) and
-then to `git.push.refspec`. The checkout branch itself is never force-pushed: a push it rejects because the
-branch moved is done again from a fresh clone of the new head, so no commit of anyone else's is lost. When
+Pushes go to `git.push.branch` and then to `git.push.refspec`, and nothing is ever force-pushed. A push branch
+other than the checkout branch is created from the checkout; when it exists and is merged into the checkout it
+becomes the checkout plus the update (what Flux's default `GitForcePushBranch` makes of it, here as a
+fast-forward); when it has commits of its own (or with `GitForcePushBranch=false`) the update goes on top of
+them. A push rejected because the branch moved is done again from a fresh clone of the new head, so no commit
+of anyone else's is lost. When
 neither the policies nor the checkout branch changed since the last run, one ref listing is all it costs.
 """
 
@@ -305,8 +307,7 @@ class ImageUpdateAutomationReconciler:
             try:
                 return await self._run_once(req, target, update, refspec)
             except writer.PushFailedError as exc:
-                forced = self.force_push_branch and target.switch_branch
-                if attempt == PUSH_ATTEMPTS or forced or not exc.moved or exc.auth_failed:
+                if attempt == PUSH_ATTEMPTS or not exc.moved or exc.auth_failed:
                     raise GenericError(ic.GIT_OPERATION_FAILED, f"failed to update source: {exc}") from None
                 req.log.info("push rejected, the branch moved: trying again on its new head (%s)", exc.remote_head)
         return None
@@ -386,8 +387,7 @@ class ImageUpdateAutomationReconciler:
             self._observe(req, ws.checkout.revision)
             return None
         push = (req.spec.get("git") or {}).get("push") or {}
-        force = self.force_push_branch and target.switch_branch
-        spec = f"{'+' if force else ''}refs/heads/{ws.branch}:refs/heads/{ws.branch}"
+        spec = f"refs/heads/{ws.branch}:refs/heads/{ws.branch}"  # never forced: open_workspace makes it a fast-forward
         req.progress(f"pushing commit {sha[:7]} to branch '{ws.branch}'")
         await asyncio.to_thread(writer.push, ws, [spec], options=push.get("options"))
         if refspec:

@@ -24,5 +24,5 @@ class Settings:
     notification_events_addr: str = ":9690"  # the notification controller's event server (Flux: :9090)
     receiver_addr: str = ":9292"
     rate_limit_interval: float = 300.0
-    git_force_push_branch: bool = True  # image automation: feature gate GitForcePushBranch, as Flux's default
+    git_force_push_branch: bool = True  # GitForcePushBranch gate (false: always build on the push branch)
     extra: dict[str, str] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from gotk.runtime.git import writer
 from gotk.testing import images
 from gotk.testing.gitserver import SshGitServer, generate_client_key
 
-from .conftest import IMAGE_POLICIES, IMAGE_UPDATES, ImageEnv
+from .conftest import IMAGE_POLICIES, IMAGE_REPOSITORIES, IMAGE_UPDATES, ImageEnv
 
 ODD = """\
 # The app; keep every comment.
@@ -286,3 +286,41 @@ async def test_refspec_and_push_options_reach_the_server(imgenv: ImageEnv) -> No
     sha = automation["status"]["lastPushCommit"]
     assert imgenv.head() == sha and imgenv.head(branch="review") == sha
     assert sorted(log.read_text().split()) == sorted(["ci.skip=", "topic=images"] * 2)  # both pushes carry them
+
+
+async def test_push_branch_keeps_commits_of_others_and_never_forces(imgenv: ImageEnv) -> None:
+    await imgenv.start()
+    image = await _policy(imgenv)
+    marked = f'image: {image}:1.0.0 # {{"$imagepolicy": "{imgenv.namespace}:app"}}\n'
+    bare = imgenv.repo({"app.yaml": marked})
+    await imgenv.git_repository()
+    await imgenv.automation("app", git={"push": {"branch": "auto"}})
+    first = await imgenv.wait(IMAGE_UPDATES, "app", lambda o: bool((o.get("status") or {}).get("lastPushCommit")))
+    auto = first["status"]["lastPushCommit"]
+    assert imgenv.commit_of(auto).parents[0].id == pygit2.Oid(hex=imgenv.head())
+
+    # someone adds a commit of their own to the push branch; a newer image follows
+    theirs = gitrepos.commit(bare, {"notes.txt": "review notes\n"}, "a reviewer's commit", branch="auto")
+    images.push_image(imgenv.registry_client(), "org/app", "1.2.0")
+    await imgenv.request(IMAGE_REPOSITORIES, "app", "rescan")
+
+    def pushed_again(obj: dict[str, Any]) -> bool:
+        return (obj.get("status") or {}).get("lastPushCommit") not in (None, auto)
+
+    second = await imgenv.wait(IMAGE_UPDATES, "app", pushed_again, timeout=60)
+    head = imgenv.commit_of(second["status"]["lastPushCommit"])
+    assert str(head.parents[0].id) == theirs  # on top of theirs: nothing lost, nothing forced
+    assert imgenv.read("notes.txt", branch="auto") == "review notes\n"
+    assert f"{image}:1.2.0" in imgenv.read("app.yaml", branch="auto")
+
+    # merged into main: the next update starts from main again (Flux's checkout plus the update)
+    gitrepos.set_ref(bare, "refs/heads/main", str(head.id))
+    images.push_image(imgenv.registry_client(), "org/app", "1.3.0")
+    await imgenv.request(IMAGE_REPOSITORIES, "app", "rescan-2")
+    merged_from = str(head.id)
+
+    def third_push(obj: dict[str, Any]) -> bool:
+        return (obj.get("status") or {}).get("lastPushCommit") not in (None, auto, merged_from)
+
+    third = await imgenv.wait(IMAGE_UPDATES, "app", third_push, timeout=60)
+    assert str(imgenv.commit_of(third["status"]["lastPushCommit"]).parents[0].id) == imgenv.head()

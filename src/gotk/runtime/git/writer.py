@@ -92,6 +92,9 @@ def remote_head(url: str, auth: GitAuth, branch: str, *, timeout: float) -> str:
     return fetcher.ls_remote(url, auth, timeout=timeout).get(f"refs/heads/{branch}", "")
 
 
+HISTORY_DEPTH = 200  # how far back a push branch is looked for in the checkout branch's history
+
+
 def open_workspace(
     url: str,
     auth: GitAuth,
@@ -102,13 +105,18 @@ def open_workspace(
     keep_push_branch: bool,
     timeout: float,
 ) -> Workspace:
-    """Clone `ref` shallowly into `dest` and put HEAD on `push_branch`: the cloned commit, or (with
-    `keep_push_branch`, when the push branch is not the checkout branch and exists) the remote's push branch."""
+    """Clone `ref` shallowly into `dest` and put HEAD on `push_branch`, so that the push is a fast-forward:
+
+    - the push branch is the checkout branch, or does not exist on the remote: the cloned commit;
+    - it exists and is merged into the checkout (its head is in the checkout's history): the cloned commit, which
+      is what Flux's default makes of the push branch (the checkout plus the update), without a forced push;
+    - it exists with commits of its own (or `keep_push_branch`): the push branch's head, so nothing on it is lost.
+    """
     info = fetcher.checkout(url, auth, ref, dest, depth=1, timeout=timeout)
     repo = pygit2.Repository(str(dest))
     start = info.sha
     switching = info.reference != f"refs/heads/{push_branch}"
-    if switching and keep_push_branch:
+    if switching:
         cb = _callbacks(auth, timeout)
         remote = repo.remotes.create_anonymous(url)
         local = f"refs/remotes/origin/{push_branch}"
@@ -116,23 +124,36 @@ def open_workspace(
             with fetcher.connection(cb):
                 heads = {h.name for h in remote.list_heads(callbacks=cb, proxy=auth.proxy or None)}
                 if f"refs/heads/{push_branch}" in heads:
-                    remote.fetch(
-                        [f"+refs/heads/{push_branch}:{local}"], callbacks=cb, proxy=auth.proxy or None, depth=1
-                    )
+                    specs = [f"+refs/heads/{push_branch}:{local}"]
+                    if info.reference and info.reference.startswith("refs/heads/"):
+                        specs.append(
+                            f"+{info.reference}:refs/remotes/origin/{info.reference.removeprefix('refs/heads/')}"
+                        )
+                    remote.fetch(specs, callbacks=cb, proxy=auth.proxy or None, depth=HISTORY_DEPTH)
         except (pygit2.GitError, callbacks.DeadlineExceeded, callbacks.AuthRejected, callbacks.TrustRejected) as exc:
             raise fetcher.error_for(f"unable to fetch branch '{push_branch}'", exc, auth, url) from None
         if local in repo.references:
             target = repo.references[local].target
             assert isinstance(target, pygit2.Oid)
-            commit = repo.get(target)
-            assert isinstance(commit, pygit2.Commit)
-            repo.checkout_tree(commit.tree, strategy=CheckoutStrategy.FORCE)
-            start = str(commit.id)
+            merged = str(target) == info.sha or _contains(repo, info.sha, target)
+            if keep_push_branch or not merged:
+                commit = repo.get(target)
+                assert isinstance(commit, pygit2.Commit)
+                repo.checkout_tree(commit.tree, strategy=CheckoutStrategy.FORCE)
+                start = str(commit.id)
     head = repo.get(start)
     assert isinstance(head, pygit2.Commit)
     repo.branches.local.create(push_branch, head, force=True)
     repo.set_head(f"refs/heads/{push_branch}")
     return Workspace(dest, url, auth, info, push_branch, start, timeout)
+
+
+def _contains(repo: pygit2.Repository, head: str, target: pygit2.Oid) -> bool:
+    """Whether `target` is in the (fetched) history of `head`; False when the history does not reach it."""
+    try:
+        return bool(repo.descendant_of(head, target))
+    except (pygit2.GitError, KeyError, ValueError):
+        return False
 
 
 def open_or_init(url: str, auth: GitAuth, branch: str, dest: Path, *, timeout: float) -> Workspace:
