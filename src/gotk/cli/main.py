@@ -43,6 +43,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("gotk.cli.trace", "trace"),
     ("gotk.cli.envsubst", "envsubst"),
     ("gotk.cli.completion", "completion"),
+    ("gotk.cli.trigger", "trigger"),
 ]
 
 
