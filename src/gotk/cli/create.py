@@ -13,6 +13,7 @@ from gotk.cli import (
     create_secret,
     create_source,
     create_source_helm,
+    create_tenant,
     kinds_cli,
 )
 from gotk.cli.flags import AliasGroup
@@ -32,3 +33,4 @@ create.add_command(create_notification.alert_provider)
 create.add_command(create_notification.alert)
 create.add_command(create_notification.receiver)
 create.add_command(create_image.image)
+create.add_command(create_tenant.tenant)
