@@ -125,6 +125,8 @@ def generate_receiver(
 
 @dataclass(frozen=True)
 class GitHubApp:
+    """The GitHub App a `flux create secret githubapp` Secret authenticates as."""
+
     app_id: str
     private_key: str
     installation_owner: str = ""
