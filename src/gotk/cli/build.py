@@ -1,23 +1,29 @@
-"""`flux build kustomization NAME --path DIR`: build local manifests as kustomize-controller would.
+"""`flux build kustomization NAME --path DIR`: build local manifests as kustomize-controller would;
+`flux build artifact --path DIR --output FILE`: the tar.gz `flux push artifact` would upload.
 
 Fetches the Kustomization from the cluster (or reads --kustomization-file; with --dry-run no cluster is
 contacted and substituteFrom variables are skipped), builds --path with its spec and prints the
 multi-document YAML, SOPS-encrypted Secret values masked. Flags and messages follow flux2's
-cmd/flux/build_kustomization.go; the build itself lives in gotk.cli.engines.localbuild.
+cmd/flux/build_kustomization.go; the build itself lives in gotk.cli.engines.localbuild. The artifact
+command follows cmd/flux/build_artifact.go (gotk.cli.engines.ociartifact).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
 from pathlib import Path
 
 import click
 
 from gotk.cli import goflags, kubeclient
 from gotk.cli.context import Globals
-from gotk.cli.engines import localbuild
+from gotk.cli.engines import localbuild, ociartifact
 from gotk.cli.flags import AliasGroup, timeout_seconds, with_globals
 from gotk.cli.output import CommandError
+from gotk.cli.output import action as output_action
+from gotk.cli.output import success as output_success
 from gotk.kube.client import Client
 
 
@@ -115,6 +121,79 @@ def build_kustomization(
     click.echo(text, nl=False)
 
 
+def artifact_ignore_paths(ignore_paths: tuple[str, ...], add_ignore_paths: tuple[str, ...]) -> list[str] | None:
+    """--ignore-paths (default: flux's OCI exclusions; replaced when given) then --add-ignore-paths."""
+    ignore = goflags.string_slice(ignore_paths) if ignore_paths else list(ociartifact.EXCLUDE_OCI)
+    return ociartifact.compose_ignore_paths(ignore, goflags.string_slice(add_ignore_paths))
+
+
+def artifact_ignore_options(f: click.decorators.FC) -> click.decorators.FC:
+    """The --ignore-paths and --add-ignore-paths flags of `build artifact` and `diff artifact`."""
+    f = click.option(
+        "--add-ignore-paths",
+        multiple=True,
+        help="additional paths to ignore in .gitignore format (appended to --ignore-paths)",
+    )(f)
+    return click.option(
+        "--ignore-paths",
+        multiple=True,
+        help=f"set paths to ignore in .gitignore format (default [{','.join(ociartifact.EXCLUDE_OCI)}])",
+    )(f)
+
+
+@click.command(
+    "artifact",
+    cls=goflags.FluxCommand,
+    help="The build artifact command creates a tgz file with the manifests\n"
+    "from the given directory or a single manifest file.",
+    short_help="Build artifact",
+    epilog="\b\nExamples:\n  # Package a directory of manifests (or one manifest file) as an artifact\n"
+    "  flux build artifact --path ./deploy --output ./artifact.tgz\n\n\b\n"
+    "  # Show what the artifact holds\n  tar -tzvf ./artifact.tgz",
+)
+@click.option("-p", "--path", default="", help="Path to the directory where the Kubernetes manifests are located.")
+@click.option("-o", "--output", default="artifact.tgz", help="Path to where the artifact tgz file should be written.")
+@artifact_ignore_options
+@click.option("--resolve-symlinks", is_flag=True, help="resolve symlinks by copying their targets into the artifact")
+@with_globals
+def build_artifact(
+    g: Globals,
+    path: str,
+    output: str,
+    ignore_paths: tuple[str, ...],
+    add_ignore_paths: tuple[str, ...],
+    resolve_symlinks: bool,
+) -> None:
+    if not path:
+        raise CommandError(f'invalid path "{path}"')
+    cleanup: list[Path] = []
+    try:
+        source = Path(path)
+        if path == "-":
+            source = ociartifact.save_stdin(sys.stdin.buffer.read())
+            cleanup.append(source)
+        if not source.exists():
+            raise CommandError(f"invalid path '{source}', must point to an existing directory or file")
+        if resolve_symlinks:
+            try:
+                source, tmp = ociartifact.resolve_symlinks(source)
+            except ociartifact.ArtifactBuildError as exc:
+                raise CommandError(f"resolving symlinks failed: {exc}") from None
+            cleanup.append(tmp)
+        output_action(f"building artifact from {source}")
+        try:
+            ociartifact.build(Path(output), source, artifact_ignore_paths(ignore_paths, add_ignore_paths))
+        except ociartifact.ArtifactBuildError as exc:
+            raise CommandError(str(exc)) from None
+        output_success(f"artifact created at {output}")
+    finally:
+        for item in cleanup:
+            if item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+
+
 @click.group("build", cls=AliasGroup)
 def build() -> None:
     """Build a flux resource."""
@@ -122,3 +201,4 @@ def build() -> None:
 
 assert isinstance(build, AliasGroup)
 build.add_aliased(build_kustomization, ("ks",))
+build.add_aliased(build_artifact)

@@ -20,7 +20,7 @@ import aiohttp
 import click
 
 from gotk.api import crdgen
-from gotk.cli import kubeclient, output
+from gotk.cli import goflags, kubeclient, output
 from gotk.cli.context import Globals
 from gotk.cli.flags import timeout_seconds, with_globals
 from gotk.cli.kinds_cli import dig, find_condition, text
@@ -33,7 +33,7 @@ from gotk.kube.resources import CRDS, DEPLOYMENTS, LEASES
 MIN_KUBERNETES = (1, 33, 0)
 CONSTRAINT = ">=1.33.0-0"
 PART_OF = "app.kubernetes.io/part-of=flux"
-DEPLOYMENT_POLL = 2.0
+DEPLOYMENT_POLL = 2.0  # without --poll-interval (flux's default is 5s; readiness shows sooner here)
 LEASE_SUFFIX = "-leader-election"
 LOCAL_CONTROLLERS = "controllers"  # the process name `flux local up` records in state.json
 
@@ -117,13 +117,14 @@ async def kubernetes_check(client: Client) -> bool:
         info = await client.get_raw("/version")
     except Unreachable as exc:
         raise CommandError(f"Kubernetes API call failed: {exc}") from exc
-    parsed = parse_kubernetes_version(text(info.get("gitVersion")) if isinstance(info, dict) else "")
+    git_version = text(info.get("gitVersion")) if isinstance(info, dict) else ""
+    parsed = parse_kubernetes_version(git_version)
     if parsed is None:
         output.failure("Kubernetes version can't be determined")
         return False
     version, shown = parsed
-    if version < MIN_KUBERNETES:
-        output.failure(f"Kubernetes version v{shown} does not match {CONSTRAINT}")
+    if version < MIN_KUBERNETES:  # flux prints the version as the server sent it (semver's Original)
+        output.failure(f"Kubernetes version {git_version.strip()} does not match {CONSTRAINT}")
         return False
     output.success(f"Kubernetes {shown} {CONSTRAINT}")
     return True
@@ -146,14 +147,14 @@ async def version_check(client: Client) -> bool:
     return True
 
 
-async def controllers_check(client: Client, g: Globals, deadline: float) -> bool:
+async def controllers_check(client: Client, g: Globals, deadline: float, *, poll: float = DEPLOYMENT_POLL) -> bool:
     listed = await client.list(DEPLOYMENTS, g.namespace, label_selector=PART_OF)
     deployments = listed["items"]
     if not deployments:
         return await out_of_cluster_check(client, g)
     pending = {text(dig(d, "metadata", "name")) for d in deployments if not deployment_ready(d)}
     while pending and time.monotonic() < deadline:
-        await asyncio.sleep(min(DEPLOYMENT_POLL, max(0.0, deadline - time.monotonic())))
+        await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
         for name in sorted(pending):
             current = await client.get_or_none(DEPLOYMENTS, name, g.namespace)
             if current is not None and deployment_ready(current):
@@ -283,22 +284,46 @@ async def crds_check(client: Client) -> bool:
     return ok
 
 
-@click.command("check")
+@click.command("check", cls=goflags.FluxCommand)
 @click.option("--pre", is_flag=True, help="Only run pre-installation checks.")
+@click.option(
+    "--components",
+    multiple=True,
+    help="List of components, accepts comma-separated values (accepted as flux does; controllers are found by label).",
+)
+@click.option(
+    "--components-extra",
+    multiple=True,
+    help="List of components in addition to those supplied or defaulted, accepts comma-separated values.",
+)
+@click.option(
+    "--poll-interval",
+    type=goflags.Duration(),
+    default=None,
+    help="How often the health checker polls the cluster for the latest state of the resources.",
+)
 @with_globals
-def check(g: Globals, pre: bool) -> None:
+def check(
+    g: Globals, pre: bool, components: tuple[str, ...], components_extra: tuple[str, ...], poll_interval: int | None
+) -> None:
     """Check requirements and installation."""
     deadline = time.monotonic() + timeout_seconds(g)
+    poll = poll_interval / 1e9 if poll_interval else DEPLOYMENT_POLL
+
+    output.action("checking prerequisites")
+    try:
+        kubeclient.load_config(g)
+    except CommandError as exc:
+        raise CommandError(f"Kubernetes client initialization failed: {exc}") from None
 
     async def body(client: Client) -> bool:
-        output.action("checking prerequisites")
         ok = await kubernetes_check(client)
         if pre:
             return ok
         output.action("checking version in cluster")
         ok = await version_check(client) and ok
         output.action("checking controllers")
-        ok = await controllers_check(client, g, deadline) and ok
+        ok = await controllers_check(client, g, deadline, poll=poll) and ok
         output.action("checking crds")
         return await crds_check(client) and ok
 

@@ -1,5 +1,5 @@
-"""`flux delete source git|oci|bucket|helm|chart NAME`, `flux delete kustomization|helmrelease NAME` and
-`flux delete image repository|policy|update NAME`.
+"""`flux delete source git|oci|bucket|helm|chart NAME`, `flux delete kustomization|helmrelease NAME`,
+`flux delete image repository|policy|update NAME` and `flux delete alert|alert-provider|receiver NAME`.
 
 As flux2's cmd/flux/delete.go: the object must exist, then flux asks `Are you sure you want to delete
 this <noun>` unless --silent (only `y` confirms; with no answer on stdin it aborts), and prints
@@ -28,8 +28,8 @@ async def delete_object(client: Client, noun: Noun, name: str, namespace: str, *
     output.success(f"{noun.human} deleted")
 
 
-def _leaf(noun: Noun) -> click.Command:
-    @click.command(noun.name, cls=goflags.FluxCommand, help=f"Delete a {noun.kind}.")
+def _leaf(noun: Noun, help_text: str = "") -> click.Command:
+    @click.command(noun.name, cls=goflags.FluxCommand, help=help_text or f"Delete a {noun.kind}.")
     @click.argument("args", nargs=-1, metavar="NAME")
     @click.option("-s", "--silent", is_flag=True, help="Delete resource without asking for confirmation.")
     @with_globals
@@ -58,3 +58,5 @@ for _noun in kinds_cli.IMAGES:
 delete.add_command(image)
 delete.add_aliased(_leaf(kinds_cli.KUSTOMIZATION), kinds_cli.KUSTOMIZATION.aliases)
 delete.add_aliased(_leaf(kinds_cli.HELMRELEASE), kinds_cli.HELMRELEASE.aliases)
+for _noun in (kinds_cli.ALERT, kinds_cli.ALERT_PROVIDER, kinds_cli.RECEIVER):
+    delete.add_command(_leaf(_noun, f"Delete a {_noun.kind} resource."))

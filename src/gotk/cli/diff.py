@@ -5,6 +5,10 @@ HelmRelease from a local manifest, `--chart-path` a local chart).
 Builds --path like `flux build kustomization`, then server-side dry-runs every object and prints
 flux's report (gotk.cli.engines.kdiff). Exit status as flux2's cmd/flux/diff_kustomization.go: 0 when nothing
 differs, 1 when something would change (with a ⚠️ line), 2 when the diff itself failed.
+
+`flux diff artifact oci://REPO:TAG --path DIR` (cmd/flux/diff_artifact.go): builds the tar.gz `flux push
+artifact` would upload and compares its sha256 and size with the remote artifact's first layer; exit 0
+with `✔ no changes detected`, or 1 with one ✗ line when they differ or the comparison failed.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ import click
 import yaml
 
 from gotk.cli import goflags, kubeclient, output
-from gotk.cli.build import common_options, parse_local_sources
+from gotk.cli.artifact import _client as registry_client
+from gotk.cli.build import artifact_ignore_options, artifact_ignore_paths, common_options, parse_local_sources
 from gotk.cli.context import Globals
-from gotk.cli.engines import hrdiff, kdiff, localbuild
+from gotk.cli.engines import hrdiff, kdiff, localbuild, ociartifact
 from gotk.cli.flags import AliasGroup, timeout_seconds, with_globals
 from gotk.cli.output import CommandError
 from gotk.kube.client import Client
 from gotk.kube.resources import HELMRELEASES
+from gotk.runtime.oci import refs
+from gotk.runtime.oci.model import RegistryError
 
 CHANGED = "identified at least one change, exiting with non-zero exit code"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -226,6 +233,72 @@ def _report(g: Globals, body: Any, spinner: Spinner | None) -> None:
         sys.exit(1)
 
 
+OCI_PROVIDERS = ("generic", "aws", "azure", "gcp")
+_check_provider = goflags.one_of(
+    OCI_PROVIDERS,
+    empty="no source OCI provider given, please specify the OCI provider name",
+    unsupported="source OCI provider '{value}' is not supported, must be one of: {values}",
+)
+
+
+@click.command(
+    "artifact",
+    cls=goflags.FluxCommand,
+    help="The diff artifact command computes the diff between the remote OCI artifact and a local directory or file",
+    short_help="Diff Artifact",
+    epilog="\b\nExamples:\n  # Compare a local directory with an artifact in the registry\n"
+    "  flux diff artifact oci://ghcr.io/org/manifests/app:v1.0.0 --path=./deploy",
+)
+@click.argument("url", required=False)
+@click.option("--path", default="", help="path to the directory where the Kubernetes manifests are located")
+@click.option(
+    "--creds",
+    default="",
+    help="credentials for OCI registry in the format <username>[:<password>] if --provider is generic",
+)
+@click.option(
+    "--provider",
+    type=goflags.Checked("|".join(OCI_PROVIDERS), _check_provider),
+    metavar="|".join(OCI_PROVIDERS),
+    default="generic",
+    show_default=True,
+    help="the OCI provider name",
+)
+@artifact_ignore_options
+@click.option("--insecure-registry", is_flag=True, help="allows the remote artifact to be pulled without TLS")
+@with_globals
+def diff_artifact(
+    g: Globals,
+    url: str | None,
+    path: str,
+    creds: str,
+    provider: str,
+    ignore_paths: tuple[str, ...],
+    add_ignore_paths: tuple[str, ...],
+    insecure_registry: bool,
+) -> None:
+    if not url:
+        raise CommandError("artifact URL is required")
+    if not path:
+        raise CommandError(f'invalid path "{path}"')
+    try:
+        ref = refs.parse_artifact_url(url)
+    except refs.ReferenceError as exc:
+        raise CommandError(str(exc)) from None
+    if not Path(path).exists():
+        raise CommandError(f"invalid path '{path}', must point to an existing directory or file")
+    timeout_seconds(g)
+    if provider != "generic":
+        output.action("logging in to registry with provider credentials")
+    ctx = click.Context(click.get_current_context().command, obj=g)
+    client = registry_client(ctx, ref, creds, provider, insecure_registry)
+    try:
+        ociartifact.diff(client, ref, Path(path), artifact_ignore_paths(ignore_paths, add_ignore_paths))
+    except (ociartifact.ArtifactBuildError, RegistryError) as exc:
+        raise CommandError(str(exc)) from None
+    output.success("no changes detected")
+
+
 @click.group("diff", cls=AliasGroup)
 def diff() -> None:
     """Diff a flux resource."""
@@ -234,3 +307,4 @@ def diff() -> None:
 assert isinstance(diff, AliasGroup)
 diff.add_aliased(diff_kustomization, ("ks",))
 diff.add_aliased(diff_helmrelease, ("hr",))
+diff.add_aliased(diff_artifact)

@@ -1,12 +1,13 @@
 """`flux export source git|oci|bucket|helm|chart|external|all NAME|--all`, `flux export kustomization`,
-`flux export helmrelease`, `flux export image repository|policy|update` and `flux export artifact generator`.
+`flux export helmrelease`, `flux export image repository|policy|update`, `flux export alert|alert-provider|receiver`
+and `flux export artifact generator`.
 
 Each object is printed as flux2's export adapters do (cmd/flux/export*.go): `---`, then apiVersion,
 kind, metadata (name, namespace, labels, annotations) and the spec in Go's form; no status and no
 server-set metadata (see `manifest`). `--with-credentials` adds the Secret named by spec.secretRef
 (its data and type). `export source all` is a gotk addition: every source kind, in `get sources all` order.
-The image kinds' and the ArtifactGenerator's specs are re-marshalled through their Go types down to nested
-fields (`GoType`).
+The image, notification and ArtifactGenerator kinds' specs are re-marshalled through their Go types down to
+nested fields (`GoType`).
 """
 
 from __future__ import annotations
@@ -143,7 +144,47 @@ ARTIFACT_GENERATOR_TYPE = GoType(
     maps=frozenset({"annotations", "labels"}),
     durations=(),
 )
-GO_TYPES: dict[str, GoType] = {**IMAGE_TYPES, "ArtifactGenerator": ARTIFACT_GENERATOR_TYPE}
+# notification-controller api v1beta3 (Alert, Provider) and v1 (Receiver), as flux2's go.mod pins them (v1.9.3)
+_CROSS_NAMESPACE_REF = frozenset({"matchLabels"})
+NOTIFICATION_TYPES: dict[str, GoType] = {
+    "Alert": GoType(
+        required={
+            "providerRef": {},
+            "providerRef.name": "",
+            "eventSources": None,
+            "eventSources.kind": "",
+            "eventSources.name": "",
+        },
+        maps=_CROSS_NAMESPACE_REF | {"eventMetadata"},
+        durations=(),
+    ),
+    "Provider": GoType(
+        required={
+            "type": "",
+            "proxySecretRef.name": "",
+            "secretRef.name": "",
+            "certSecretRef.name": "",
+        },
+    ),
+    "Receiver": GoType(
+        required={
+            "type": "",
+            "resources": None,
+            "resources.kind": "",
+            "resources.name": "",
+            "secretRef.name": "",
+            "oidcProviders.issuerURL": "",
+            "oidcProviders.validations": None,
+            "oidcProviders.validations.expression": "",
+            "oidcProviders.validations.message": "",
+            "oidcProviders.variables.name": "",
+            "oidcProviders.variables.expression": "",
+        },
+        maps=_CROSS_NAMESPACE_REF,
+        durations=("interval",),
+    ),
+}
+GO_TYPES: dict[str, GoType] = {**IMAGE_TYPES, **NOTIFICATION_TYPES, "ArtifactGenerator": ARTIFACT_GENERATOR_TYPE}
 
 
 def render(obj: Obj) -> str:
@@ -234,3 +275,7 @@ for _noun in kinds_cli.ARTIFACTS:
         _leaf((_noun,), _noun.name, source=False, help_text=f"Export {_noun.kind} resources in YAML format.")
     )
 export.add_command(artifact)
+for _noun in (kinds_cli.ALERT, kinds_cli.ALERT_PROVIDER, kinds_cli.RECEIVER):
+    export.add_command(
+        _leaf((_noun,), _noun.name, source=False, help_text=f"Export {_noun.kind} resources in YAML format.")
+    )
