@@ -139,12 +139,11 @@ async def test_bootstrap_git_over_ssh(remote: Any, tmp_path: Path) -> None:
                 git = await client.get(GITREPOSITORIES, ns, ns)
                 assert conditions.is_ready(git)
             finally:
-                for res in (KUSTOMIZATIONS, GITREPOSITORIES):  # let go without pruning what the sync applied
-                    await client.patch(
-                        KUSTOMIZATIONS, ns, {"spec": {"prune": False}}, ns
-                    ) if res is KUSTOMIZATIONS else None
-                    if await client.get_or_none(res, ns, ns) is not None:
-                        await client.delete(res, ns, ns)
+                if await client.get_or_none(KUSTOMIZATIONS, ns, ns) is not None:  # let go without pruning
+                    await client.patch(KUSTOMIZATIONS, ns, {"spec": {"prune": False}}, ns)
+                    await client.delete(KUSTOMIZATIONS, ns, ns)
+                if await client.get_or_none(GITREPOSITORIES, ns, ns) is not None:
+                    await client.delete(GITREPOSITORIES, ns, ns)
                 await asyncio.sleep(3)
                 stop.set()
                 await asyncio.wait_for(task, 60)
@@ -229,3 +228,48 @@ async def test_bootstrap_takes_over_a_repository_flux_bootstrapped(remote: Any, 
                 await asyncio.wait_for(task, 60)
     finally:
         server.stop()
+
+
+async def test_bootstrap_git_with_token_auth_over_http(remote: Any, tmp_path: Path) -> None:
+    """`--token-auth` over plain HTTP (`--allow-insecure-http`): basic credentials for the CLI and in the
+    source Secret, the sync URL without them."""
+    from gotk.kube.resources import SECRETS
+    from gotk.testing.gitserver import GitHttpServer
+
+    ns = f"bs-{uuid.uuid4().hex[:6]}"
+    (tmp_path / "git").mkdir()
+    with GitHttpServer(tmp_path / "git", username="fluxbot", password="s3cret-token") as server:
+        bare = tmp_path / "git" / "fleet.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+        url = server.url_for("fleet.git")
+        args = ["bootstrap", "git", f"--url={url}", "--token-auth", "--allow-insecure-http", "-u", "fluxbot",
+                "-p", "s3cret-token", "--path=clusters/dev", "-n", ns, "--timeout=3m"]  # fmt: skip
+        async with Client(config.load(remote.kubeconfig)) as client:
+            manager = Manager(client, ManagerOptions(watch_namespace=ns, concurrent=4, graceful_shutdown_timeout=5.0))
+            settings = Settings(
+                storage_path=str(tmp_path / "storage"), storage_addr="127.0.0.1:0", requeue_dependency=1.0
+            )
+            await source_controller.register(manager, settings)
+            await kustomize_controller.register(manager, settings)
+            stop = asyncio.Event()
+            task = asyncio.create_task(manager.run(stop))
+            try:
+                done = await asyncio.to_thread(run_flux, remote.kubeconfig, *args, timeout=240)
+                assert done.returncode == 0, done.stderr
+                assert "s3cret-token" not in done.stderr + done.stdout
+                sync = _files(bare)[f"clusters/dev/{ns}/gotk-sync.yaml"]
+                assert f"  url: {url}\n" in sync and "fluxbot" not in sync
+                secret = await client.get(SECRETS, "flux-system", ns)
+                assert sorted(secret["data"]) == ["password", "username"]
+                git = await client.get(GITREPOSITORIES, ns, ns)
+                assert conditions.is_ready(git)
+                assert git["status"]["artifact"]["revision"] == f"main@sha1:{_head(bare)}"
+            finally:
+                if await client.get_or_none(KUSTOMIZATIONS, ns, ns) is not None:
+                    await client.patch(KUSTOMIZATIONS, ns, {"spec": {"prune": False}}, ns)
+                    await client.delete(KUSTOMIZATIONS, ns, ns)
+                if await client.get_or_none(GITREPOSITORIES, ns, ns) is not None:
+                    await client.delete(GITREPOSITORIES, ns, ns)
+                await asyncio.sleep(3)
+                stop.set()
+                await asyncio.wait_for(task, 60)
