@@ -1,233 +1,28 @@
-"""`flux uninstall` against a fake API (flux2's order, selectors and lines; dry run; failures; the prompt),
+"""`flux uninstall` flags (its behaviour runs on the real control plane: tests/integration/test_cli_uninstall.py),
 `flux envsubst` (flux2's testdata as golden files, strict mode, line handling) and `flux completion`
 (the scripts, and click's completion protocol answering for `flux`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
 
-from gotk.cli import completion, prompt, uninstall
+from gotk.cli import completion
 from gotk.cli.main import cli
 from gotk.cli.output import CommandError
-from gotk.kube.errors import ApiError, Unreachable
-from gotk.kube.resources import Resource
 
 GOLDEN = Path(__file__).parents[2] / "golden" / "cli" / "envsubst"
 NS = "flux-system"
 
 # -- uninstall -----------------------------------------------------------------------------------
-
-
-def item(name: str, namespace: str | None = None, **labels: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "labels": labels}
-    if namespace:
-        meta["namespace"] = namespace
-    return {"metadata": meta}
-
-
-class FakeApi:
-    """list() from a dict of kind -> items (a kind missing from it is not served: 404); DELETE and PATCH
-    are recorded and fail with `errors[(verb, name)]` when given."""
-
-    def __init__(self, items: dict[str, list[dict[str, Any]]], errors: dict[tuple[str, str], ApiError] | None = None):
-        self.items = items
-        self.errors = errors or {}
-        self.calls: list[tuple[Any, ...]] = []
-        self.crd: dict[str, Any] | None = None
-
-    async def list(self, res: Resource, namespace: str | None = None, **kw: Any) -> dict[str, Any]:
-        self.calls.append(("list", res.kind, namespace, kw.get("label_selector")))
-        if res.kind not in self.items:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        return {"items": self.items[res.kind]}
-
-    async def request(self, method: str, path: str, *, body: Any = None, **kw: Any) -> Any:
-        name = unquote(path.rsplit("/", 1)[1])
-        self.calls.append((method, path, body.get("dryRun")))
-        if (method, name) in self.errors:
-            raise self.errors[(method, name)]
-        return {}
-
-    async def patch(self, res: Resource, name: str, patch: Any, namespace: str | None = None, **kw: Any) -> Any:
-        self.calls.append(("PATCH", res.kind, namespace, name, patch, kw.get("dry_run")))
-        if ("PATCH", name) in self.errors:
-            raise self.errors[("PATCH", name)]
-        return {}
-
-    async def get_or_none(self, res: Resource, name: str, namespace: str | None = None) -> Any:
-        self.calls.append(("get", res.kind, name))
-        return self.crd
-
-
-def installed() -> dict[str, list[dict[str, Any]]]:
-    flux = {"app.kubernetes.io/part-of": "flux", "app.kubernetes.io/instance": NS}
-    return {
-        "Deployment": [item("helm-controller", NS, **flux), item("source-controller", NS, **flux)],
-        "Service": [item("source-controller", NS, **flux)],
-        "NetworkPolicy": [item("allow-egress", NS, **flux)],
-        "ServiceAccount": [item("source-controller", NS, **flux)],
-        "ClusterRole": [item("flux-view-flux-system", **flux)],
-        "ClusterRoleBinding": [item("cluster-reconciler-flux-system", **flux)],
-        "GitRepository": [item("repo", "apps")],
-        "Kustomization": [item("apps", "apps"), item("infra", "flux-system")],
-        "CustomResourceDefinition": [item("gitrepositories.source.toolkit.fluxcd.io", **flux)],
-    }
-
-
-def run(api: FakeApi, plan: uninstall.Plan, *, silent: bool = True) -> None:
-    asyncio.run(uninstall.uninstall_flux(api, plan, silent=silent))  # type: ignore[arg-type]
-
-
-def test_uninstall_order_and_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    api = FakeApi(installed())
-    run(api, uninstall.Plan(namespace=NS))
-    assert capsys.readouterr().err.splitlines() == [
-        "► deleting components in flux-system namespace",
-        "✔ Deployment/flux-system/helm-controller deleted ",
-        "✔ Deployment/flux-system/source-controller deleted ",
-        "✔ Service/flux-system/source-controller deleted ",
-        "✔ NetworkPolicy/flux-system/allow-egress deleted ",
-        "✔ ServiceAccount/flux-system/source-controller deleted ",
-        "✔ ClusterRole/flux-view-flux-system deleted ",
-        "✔ ClusterRoleBinding/cluster-reconciler-flux-system deleted ",
-        "► deleting toolkit.fluxcd.io finalizers in all namespaces",
-        "✔ GitRepository/apps/repo finalizers deleted ",
-        "✔ Kustomization/apps/apps finalizers deleted ",
-        "✔ Kustomization/flux-system/infra finalizers deleted ",
-        "► deleting toolkit.fluxcd.io custom resource definitions",
-        "✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io deleted ",
-        "✔ Namespace/flux-system deleted ",
-        "✔ uninstall finished",
-    ]
-
-
-def test_uninstall_selectors_and_requests() -> None:
-    api = FakeApi(installed())
-    run(api, uninstall.Plan(namespace=NS))
-    lists = [c[1:] for c in api.calls if c[0] == "list"]
-    part_of = "app.kubernetes.io/part-of=flux"
-    instance = f"{part_of},app.kubernetes.io/instance={NS}"
-    assert lists[:6] == [
-        ("Deployment", NS, part_of),
-        ("Service", NS, part_of),
-        ("NetworkPolicy", NS, part_of),
-        ("ServiceAccount", NS, part_of),
-        ("ClusterRole", None, instance),
-        ("ClusterRoleBinding", None, instance),
-    ]
-    # every gotk kind, flux2's first, in all namespaces, then the CRDs by part-of only
-    finalized = [kind for kind, namespace, selector in lists[6:-1] if namespace is None and selector is None]
-    assert finalized[:7] == ["GitRepository", "OCIRepository", "HelmRepository", "HelmChart", "Bucket",
-                             "Kustomization", "HelmRelease"]  # fmt: skip
-    assert set(finalized) == {r.kind for r in uninstall.finalizer_kinds()} and "ExternalArtifact" in finalized
-    assert lists[-1] == ("CustomResourceDefinition", None, part_of)
-    deletes = [c[1] for c in api.calls if c[0] == "DELETE"]
-    assert deletes[0] == "/apis/apps/v1/namespaces/flux-system/deployments/helm-controller"
-    assert "/apis/rbac.authorization.k8s.io/v1/clusterroles/flux-view-flux-system" in deletes
-    assert deletes[-2:] == [
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gitrepositories.source.toolkit.fluxcd.io",
-        "/api/v1/namespaces/flux-system",
-    ]
-    patches = [c for c in api.calls if c[0] == "PATCH"]
-    assert patches[0] == ("PATCH", "GitRepository", "apps", "repo", {"metadata": {"finalizers": None}}, False)
-    assert all(c[2] is None for c in api.calls if c[0] == "DELETE"), "no dry run"
-
-
-def test_uninstall_dry_run_and_keep_namespace(capsys: pytest.CaptureFixture[str]) -> None:
-    api = FakeApi(installed())
-    run(api, uninstall.Plan(namespace=NS, dry_run=True, keep_namespace=True), silent=False)  # dry run: no prompt
-    lines = capsys.readouterr().err.splitlines()
-    assert "✔ Deployment/flux-system/helm-controller deleted (dry run)" in lines
-    assert "✔ Kustomization/apps/apps finalizers deleted (dry run)" in lines
-    assert lines[-2:] == [
-        "✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io deleted (dry run)",
-        "✔ uninstall finished",
-    ]
-    assert all(c[2] == ["All"] for c in api.calls if c[0] == "DELETE")
-    assert all(c[5] is True for c in api.calls if c[0] == "PATCH")
-    assert not [c for c in api.calls if c[0] == "get"], "no cluster info read without a prompt"
-
-
-def test_uninstall_failures_do_not_stop_it(capsys: pytest.CaptureFixture[str]) -> None:
-    errors = {
-        ("DELETE", "source-controller"): ApiError(
-            403, "Forbidden", 'deployments.apps "source-controller" is forbidden'
-        ),
-        ("PATCH", "repo"): ApiError(409, "Conflict", "the object has been modified"),
-        ("DELETE", NS): ApiError(404, "NotFound", 'namespaces "flux-system" not found'),
-    }
-    items = installed()
-    del items["NetworkPolicy"]  # not served: skipped without a line, as flux2 does
-    api = FakeApi(items, errors)
-    run(api, uninstall.Plan(namespace=NS))
-    lines = capsys.readouterr().err.splitlines()
-    assert (
-        "✗ Deployment/flux-system/source-controller deletion failed: "
-        + ('deployments.apps "source-controller" is forbidden')
-        in lines
-    )
-    assert "✗ GitRepository/apps/repo removing finalizers failed: the object has been modified" in lines
-    assert not [line for line in lines if "NetworkPolicy" in line]
-    assert lines[-2:] == ['✗ Namespace/flux-system deletion failed: namespaces "flux-system" not found',
-                          "✔ uninstall finished"]  # fmt: skip
-
-
-def test_uninstall_stops_when_the_server_is_unreachable() -> None:
-    class Down(FakeApi):
-        async def list(self, res: Resource, namespace: str | None = None, **kw: Any) -> dict[str, Any]:
-            raise Unreachable("https://127.0.0.1:1", OSError("connection refused"))
-
-    with pytest.raises(Unreachable):
-        run(Down({}), uninstall.Plan(namespace=NS))
-
-
-@pytest.mark.parametrize(
-    ("labels", "label"),
-    [
-        (None, "Are you sure you want to delete Flux and its custom resource definitions"),
-        ({"app.kubernetes.io/managed-by": "flux"}, uninstall.PROMPT),
-        ({"app.kubernetes.io/managed-by": "Helm"},
-         "Flux is managed by Helm! Are you sure you want to delete Flux and its CRDs using Flux CLI"),
-    ],
-)  # fmt: skip
-def test_uninstall_prompt(
-    labels: dict[str, str] | None, label: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    asked: list[str] = []
-
-    def refuse(text: str) -> bool:
-        asked.append(text)
-        return False
-
-    monkeypatch.setattr(prompt, "confirm", refuse)
-    api = FakeApi(installed())
-    api.crd = None if labels is None else {"metadata": {"labels": labels}}
-    with pytest.raises(CommandError, match=r"^aborting$"):
-        run(api, uninstall.Plan(namespace=NS), silent=False)
-    assert asked == [label]
-    assert [c for c in api.calls if c[0] != "get"] == [], "nothing happens before the answer"
-    assert capsys.readouterr().err == ""
-
-
-def test_uninstall_cluster_info_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Forbidden(FakeApi):
-        async def get_or_none(self, res: Resource, name: str, namespace: str | None = None) -> Any:
-            raise ApiError(403, "Forbidden", "customresourcedefinitions is forbidden")
-
-    monkeypatch.setattr(prompt, "confirm", lambda text: True)
-    with pytest.raises(CommandError, match=r"^cluster info unavailable: customresourcedefinitions is forbidden$"):
-        run(Forbidden(installed()), uninstall.Plan(namespace=NS), silent=False)
 
 
 def test_uninstall_flags() -> None:

@@ -10,21 +10,15 @@ errors (one ✗ line, exit code 1 each) are collected in one golden file, as the
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import io
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from gotk.cli import create_image, kubeclient
-from gotk.cli.context import Globals
+from gotk.cli import create_image
 from gotk.cli.main import main
-from gotk.kube.resources import Resource
 from gotk.testing.golden import assert_golden, export_output
 
 GOLDEN = Path(__file__).parents[2] / "golden" / "cli" / "create"
@@ -287,108 +281,3 @@ def test_validation_errors_golden(capsys: pytest.CaptureFixture[str]) -> None:
         assert err.startswith("✗ ") and err.count("\n") == 1, args
         report.append(f"$ flux {' '.join(args)} --export\n{err}exit {code}\n")
     assert_golden(GOLDEN, "validation_errors_image.golden", "\n".join(report))
-
-
-# -- apply and wait ----------------------------------------------------------------------------------
-
-
-class FakeCluster:
-    """The API server and the image controllers in one: objects are stored per (plural, namespace, name);
-    every write bumps the generation and, when `ready`, the controller marks that generation Ready."""
-
-    def __init__(self, *, ready: bool = True) -> None:
-        self.ready = ready
-        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-    def _key(self, res: Resource, name: str, namespace: str | None) -> tuple[str, str, str]:
-        return (res.plural, namespace or "", name)
-
-    def _store(self, res: Resource, body: dict[str, Any], namespace: str | None) -> dict[str, Any]:
-        key = self._key(res, body["metadata"]["name"], namespace)
-        obj = copy.deepcopy(body)
-        generation = int(self.objects.get(key, {}).get("metadata", {}).get("generation", 0)) + 1
-        obj["metadata"]["generation"] = generation
-        if self.ready:
-            condition = {
-                "type": "Ready",
-                "status": "True",
-                "reason": "Succeeded",
-                "message": "ok",
-                "observedGeneration": generation,
-            }
-            obj["status"] = {"observedGeneration": generation, "conditions": [condition]}
-        self.objects[key] = obj
-        return copy.deepcopy(obj)
-
-    async def get(self, res: Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return copy.deepcopy(self.objects[self._key(res, name, namespace)])
-
-    async def get_or_none(self, res: Resource, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        found = self.objects.get(self._key(res, name, namespace))
-        return copy.deepcopy(found) if found is not None else None
-
-    async def create(self, res: Resource, body: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
-        return self._store(res, body, namespace)
-
-    async def replace(self, res: Resource, body: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
-        return self._store(res, body, namespace)
-
-
-@pytest.fixture
-def cluster(monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
-    fake = FakeCluster()
-
-    def run(g: Globals, body: Callable[[Any], Coroutine[Any, Any, Any]], **_: Any) -> Any:
-        return asyncio.run(body(fake))
-
-    monkeypatch.setattr(kubeclient, "run", run)
-    return fake
-
-
-def test_apply_image_repository_prints_flux2_lines(capsys: pytest.CaptureFixture[str], cluster: FakeCluster) -> None:
-    code, out, err = flux_main(capsys, [*REPO, "--interval=10m", "-n", "apps"])
-    assert (code, out) == (0, "")
-    assert_golden(GOLDEN, "apply_image_repository_flux2.golden", err)
-    stored = cluster.objects[("imagerepositories", "apps", "podinfo")]
-    assert stored["spec"] == {"image": "ghcr.io/stefanprodan/podinfo", "interval": "10m0s"}
-    assert stored["apiVersion"] == "image.toolkit.fluxcd.io/v1" and stored["kind"] == "ImageRepository"
-
-
-def test_apply_image_policy_prints_flux2_lines(capsys: pytest.CaptureFixture[str], cluster: FakeCluster) -> None:
-    args = [
-        *POLICY[:3],
-        "podinfo-semver",
-        *POLICY[4:],
-        "--interval=10m",
-        "--reflect-digest=Always",
-        "--select-semver=5.0.x",
-    ]
-    code, out, err = flux_main(capsys, args)
-    assert (code, out) == (0, "")
-    assert_golden(GOLDEN, "apply_image_policy_flux2.golden", err)
-    stored = cluster.objects[("imagepolicies", "flux-system", "podinfo-semver")]
-    assert stored["spec"]["interval"] == "10m0s"
-
-
-def test_apply_updates_an_existing_object(capsys: pytest.CaptureFixture[str], cluster: FakeCluster) -> None:
-    assert flux_main(capsys, [*UPDATE, "--label=team=a"])[0] == 0
-    code, out, err = flux_main(capsys, [*UPDATE, "--push-branch=auto"])
-    assert (code, out) == (0, "")
-    assert err == (
-        "✚ generating ImageUpdateAutomation\n"
-        "► applying ImageUpdateAutomation\n"
-        "✔ ImageUpdateAutomation updated\n"
-        "◎ waiting for ImageUpdateAutomation reconciliation\n"
-        "✔ ImageUpdateAutomation reconciliation completed\n"
-    )
-    stored = cluster.objects[("imageupdateautomations", "flux-system", "apps")]
-    assert stored["metadata"]["generation"] == 2
-    assert "labels" not in stored["metadata"]  # flux replaces the labels with the new (empty) set
-    assert stored["spec"]["git"]["push"] == {"branch": "auto"}
-
-
-def test_apply_times_out_without_ready(capsys: pytest.CaptureFixture[str], cluster: FakeCluster) -> None:
-    cluster.ready = False
-    code, out, err = flux_main(capsys, [*REPO, "--timeout=200ms"])
-    assert (code, out) == (1, "")
-    assert err.splitlines()[-2:] == ["◎ waiting for ImageRepository reconciliation", "✗ context deadline exceeded"]
